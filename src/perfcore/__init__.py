@@ -1,0 +1,60 @@
+"""perfcore: the performance-management lifecycle as pure domain objects on explicit state machines.
+
+Job descriptions, goals, plans, evaluations and the review cycle that ties them are frozen attrs
+objects; each command returns a new object and leaves an event in its history. Storage, clocks and
+notification are ports the caller supplies (see :mod:`perfcore.ports`).
+"""
+
+from perfcore.actor import Actor, Role
+from perfcore.errors import (
+    ConcurrencyError,
+    GuardFailed,
+    NotFound,
+    PerfcoreError,
+    PermissionDenied,
+    StorageError,
+    TransitionNotAllowed,
+    ValidationError,
+)
+from perfcore.events import Event
+from perfcore.goal import CheckIn, Direction, Goal, GoalState, Standing
+from perfcore.lifecycle import Guard, Lifecycle, Step, lifecycle_of
+from perfcore.policy import (
+    DEFAULT_POLICY,
+    EndorsementPolicy,
+    EvaluationPolicy,
+    Policy,
+    ScoreWeights,
+)
+from perfcore.rules import Rule
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "Actor",
+    "CheckIn",
+    "ConcurrencyError",
+    "Direction",
+    "EndorsementPolicy",
+    "EvaluationPolicy",
+    "Event",
+    "Goal",
+    "GoalState",
+    "Guard",
+    "GuardFailed",
+    "Lifecycle",
+    "NotFound",
+    "PerfcoreError",
+    "PermissionDenied",
+    "Policy",
+    "Role",
+    "Rule",
+    "ScoreWeights",
+    "Standing",
+    "Step",
+    "StorageError",
+    "TransitionNotAllowed",
+    "ValidationError",
+    "lifecycle_of",
+]

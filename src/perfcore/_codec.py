@@ -1,0 +1,61 @@
+"""The one cattrs converter behind event payloads, JSON envelopes and the audit log.
+
+Decimals travel as strings (exact), dates and datetimes as ISO 8601, enums as their values, sets as
+sorted lists: the output is plain JSON data, stable from run to run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+import cattrs
+
+from perfcore.errors import ValidationError
+
+converter = cattrs.Converter()
+
+
+def _datetime_from_iso(value: object, _type: object) -> dt.datetime:
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValidationError("datetime", f"{value!r} has no time zone")
+    return moment
+
+
+def _date_from_iso(value: object, _type: object) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _sorted_list(value: frozenset[Any] | set[Any]) -> list[Any]:
+    items = [converter.unstructure(item) for item in value]
+    return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+
+
+converter.register_unstructure_hook(dt.datetime, lambda value: value.isoformat())
+converter.register_structure_hook(dt.datetime, _datetime_from_iso)
+converter.register_unstructure_hook(dt.date, lambda value: value.isoformat())
+converter.register_structure_hook(dt.date, _date_from_iso)
+converter.register_unstructure_hook(Decimal, str)
+converter.register_structure_hook(Decimal, lambda value, _type: Decimal(str(value)))
+converter.register_unstructure_hook(frozenset, _sorted_list)
+converter.register_unstructure_hook(set, _sorted_list)
+
+
+def to_json_data(value: Any) -> Any:
+    """``value`` as plain JSON data (dicts, lists, strings, numbers, booleans, None)."""
+    return converter.unstructure(value)
+
+
+def from_json_data(data: Any, kind: Any) -> Any:
+    """Rebuild a value of type ``kind`` from what :func:`to_json_data` made."""
+    return converter.structure(data, kind)
+
+
+def canonical_json(data: Any) -> str:
+    """One spelling of ``data`` as JSON: sorted keys, no spaces, UTF-8 kept as is."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

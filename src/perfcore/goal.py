@@ -1,0 +1,434 @@
+"""Goal: a clearly written, measurable goal, from draft through approval to achieved or missed.
+
+Progress is computed from the check-ins, never stored apart from them: the share of the way from
+the baseline to the target that the latest value has come, clamped to 0..1.
+
+>>> import datetime as dt
+>>> from perfcore import Actor, Goal, Role
+>>> at = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+>>> ana, ben = Actor(id="ana"), Actor(id="ben", roles={"manager"})
+>>> goal = Goal.create(id="g1", by=ana, at=at, owner_id="ana", manager_id="ben",
+...     title="Faster support replies", metric="median first reply", unit="hours",
+...     baseline=8, target=2, direction="decrease",
+...     start=dt.date(2026, 1, 5), due=dt.date(2026, 6, 30))
+>>> goal = goal.propose(by=ana, at=at).approve(by=ben, at=at)
+>>> march = dt.datetime(2026, 3, 1, 17, tzinfo=dt.UTC)
+>>> goal = goal.check_in(by=ana, at=march, on=dt.date(2026, 3, 1), value=5)
+>>> goal.state, goal.progress, goal.version
+(<GoalState.ACTIVE: 'active'>, Decimal('0.5'), 4)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from perfcore._aggregate import Aggregate, Changes, check_reason
+from perfcore._validate import (
+    any_text,
+    check_date,
+    date,
+    identifier,
+    non_negative,
+    number,
+    optional_identifier,
+    to_decimal,
+    to_enum,
+    to_tuple,
+    tuple_of,
+)
+from perfcore.actor import Actor, Role
+from perfcore.errors import ValidationError
+from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
+from perfcore.policy import Policy
+from perfcore.rules import has_role, is_person, never
+
+__all__ = ["CheckIn", "Direction", "Goal", "GoalState", "Standing"]
+
+
+class GoalState(enum.StrEnum):
+    """Where a goal is in its lifecycle."""
+
+    DRAFT = "draft"
+    PROPOSED = "proposed"
+    ACTIVE = "active"
+    ACHIEVED = "achieved"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class Direction(enum.StrEnum):
+    """Whether the metric should go up or down to reach the target."""
+
+    INCREASE = "increase"
+    DECREASE = "decrease"
+
+
+class Standing(enum.StrEnum):
+    """How a goal stands on a given day (see :meth:`Goal.standing`)."""
+
+    NOT_STARTED = "not_started"
+    ON_TRACK = "on_track"
+    BEHIND = "behind"
+    ACHIEVED = "achieved"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+def _goal_state(value: object) -> GoalState:
+    return to_enum(GoalState, "state")(value)
+
+
+def _direction(value: object) -> Direction:
+    return to_enum(Direction, "direction")(value)
+
+
+@attrs.frozen(kw_only=True)
+class CheckIn:
+    """One measurement of a goal's metric: on which day, what value, noted by whom."""
+
+    on: dt.date = attrs.field(validator=date)
+    value: Decimal = attrs.field(converter=to_decimal, validator=number)
+    by: str = attrs.field(validator=identifier)
+    note: str = attrs.field(default="", validator=any_text)
+
+
+def _latest(check_ins: tuple[CheckIn, ...], on: dt.date | None = None) -> CheckIn | None:
+    """The check-in with the latest date (on or before ``on``); the later-recorded wins a tie."""
+    latest: CheckIn | None = None
+    for check_in in check_ins:
+        if on is not None and check_in.on > on:
+            continue
+        if latest is None or check_in.on >= latest.on:
+            latest = check_in
+    return latest
+
+
+@attrs.frozen(kw_only=True)
+class Goal(Aggregate):
+    """A measurable goal for one person, approved by their manager.
+
+    Create one with :meth:`Goal.create`; every command returns a new Goal.
+    """
+
+    state: GoalState = attrs.field(default=GoalState.DRAFT, converter=_goal_state)
+    owner_id: str = attrs.field(validator=identifier)
+    manager_id: str = attrs.field(validator=identifier)
+    title: str = attrs.field(default="", validator=any_text)
+    description: str = attrs.field(default="", validator=any_text)
+    metric: str = attrs.field(default="", validator=any_text)
+    unit: str = attrs.field(default="", validator=any_text)
+    baseline: Decimal = attrs.field(converter=to_decimal, validator=number)
+    target: Decimal = attrs.field(converter=to_decimal, validator=number)
+    direction: Direction = attrs.field(default=Direction.INCREASE, converter=_direction)
+    weight: Decimal = attrs.field(default=Decimal(1), converter=to_decimal, validator=non_negative)
+    start: dt.date = attrs.field(validator=date)
+    due: dt.date = attrs.field(validator=date)
+    parent_goal_id: str | None = attrs.field(default=None, validator=optional_identifier)
+    check_ins: tuple[CheckIn, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=tuple_of(CheckIn)
+    )
+
+    # -- reading --------------------------------------------------------------------------------
+
+    @property
+    def latest_value(self) -> Decimal | None:
+        """The value of the latest check-in, or ``None`` before the first."""
+        latest = _latest(self.check_ins)
+        return None if latest is None else latest.value
+
+    @property
+    def progress(self) -> Decimal:
+        """The share of the way from baseline to target the latest value has come (0..1)."""
+        return self._progress_of(self.latest_value)
+
+    def progress_on(self, on: dt.date) -> Decimal:
+        """Progress as it stood at the end of day ``on``."""
+        latest = _latest(self.check_ins, check_date("on", on))
+        return self._progress_of(None if latest is None else latest.value)
+
+    def meets_target(self, value: Decimal | None = None) -> bool:
+        """Whether ``value`` (by default the latest) reaches the target in the goal's direction."""
+        value = self.latest_value if value is None else value
+        if value is None:
+            return False
+        if self.direction is Direction.INCREASE:
+            return value >= self.target
+        return value <= self.target
+
+    def expected_progress_on(self, on: dt.date) -> Decimal:
+        """Where a steady pace from start to due would have the goal on day ``on`` (0..1)."""
+        span = (self.due - self.start).days
+        if span <= 0:
+            return Decimal(1)
+        elapsed = (check_date("on", on) - self.start).days
+        return min(Decimal(1), max(Decimal(0), Decimal(elapsed) / Decimal(span)))
+
+    def standing(self, on: dt.date) -> Standing:
+        """How the goal stands on day ``on``: achieved, missed or cancelled once it is; on track
+        while its progress keeps pace with a steady line from start to due; else behind."""
+        finished = {
+            GoalState.ACHIEVED: Standing.ACHIEVED,
+            GoalState.MISSED: Standing.MISSED,
+            GoalState.CANCELLED: Standing.CANCELLED,
+        }
+        if self.state in finished:
+            return finished[self.state]
+        if self.state is not GoalState.ACTIVE or on < self.start:
+            return Standing.NOT_STARTED
+        if self.progress_on(on) >= self.expected_progress_on(on):
+            return Standing.ON_TRACK
+        return Standing.BEHIND
+
+    def _progress_of(self, value: Decimal | None) -> Decimal:
+        if value is None:
+            return Decimal(0)
+        span = self.target - self.baseline
+        if span == 0:
+            return Decimal(1) if value == self.target else Decimal(0)
+        share = (value - self.baseline) / span
+        return min(Decimal(1), max(Decimal(0), share))
+
+    # -- creating -------------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        id: str,
+        by: Actor,
+        at: dt.datetime,
+        owner_id: str,
+        manager_id: str,
+        baseline: Decimal | int | str,
+        target: Decimal | int | str,
+        start: dt.date,
+        due: dt.date,
+        title: str = "",
+        description: str = "",
+        metric: str = "",
+        unit: str = "",
+        direction: Direction | str = Direction.INCREASE,
+        weight: Decimal | int | str = 1,
+        parent_goal_id: str | None = None,
+        policy: Policy | None = None,
+    ) -> Goal:
+        """Draft a goal. A draft may be incomplete; :meth:`propose` checks it is measurable.
+
+        Raises:
+            ValidationError: a field has the wrong type or an impossible value.
+            PermissionDenied: ``by`` is not the owner, their manager or HR.
+        """
+        fields = {
+            "owner_id": owner_id,
+            "manager_id": manager_id,
+            "title": title,
+            "description": description,
+            "metric": metric,
+            "unit": unit,
+            "baseline": baseline,
+            "target": target,
+            "direction": direction,
+            "weight": weight,
+            "start": start,
+            "due": due,
+            "parent_goal_id": parent_goal_id,
+        }
+        return cls._create(id=id, by=by, at=at, fields=fields, policy=policy)
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def edit(
+        self, *, by: Actor, at: dt.datetime, policy: Policy | None = None, **fields: Any
+    ) -> Goal:
+        """Change a draft's wording, numbers or dates (any of the fields :meth:`create` takes
+        but the owner and manager)."""
+        unknown = set(fields) - _EDITABLE
+        if unknown:
+            raise ValidationError(
+                sorted(unknown)[0], f"cannot be edited; editable: {', '.join(sorted(_EDITABLE))}"
+            )
+        if not fields:
+            raise ValidationError("fields", "name at least one field to change")
+        return self._execute(
+            "edit", by=by, at=at, policy=policy, changes=lambda _goal: Changes(set=fields)
+        )
+
+    def propose(self, *, by: Actor, at: dt.datetime, policy: Policy | None = None) -> Goal:
+        """Put the draft to the manager for approval."""
+        return self._execute("propose", by=by, at=at, policy=policy)
+
+    def request_changes(
+        self, *, by: Actor, at: dt.datetime, reason: str, policy: Policy | None = None
+    ) -> Goal:
+        """Send a proposed goal back to draft, saying what should change."""
+        check_reason(reason, required=True)
+        return self._execute("request_changes", by=by, at=at, reason=reason, policy=policy)
+
+    def approve(
+        self, *, by: Actor, at: dt.datetime, reason: str = "", policy: Policy | None = None
+    ) -> Goal:
+        """Approve a proposed goal (its owner's manager or HR; never its owner)."""
+        return self._execute("approve", by=by, at=at, reason=reason, policy=policy)
+
+    def check_in(
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        on: dt.date,
+        value: Decimal | int | str,
+        note: str = "",
+        policy: Policy | None = None,
+    ) -> Goal:
+        """Record the metric's value on day ``on``."""
+        entry = CheckIn(on=on, value=value, by=getattr(by, "id", ""), note=note)
+        return self._execute(
+            "check_in",
+            by=by,
+            at=at,
+            policy=policy,
+            args={"check_in": entry},
+            changes=lambda _goal: Changes(append={"check_ins": (entry,)}),
+        )
+
+    def achieve(
+        self, *, by: Actor, at: dt.datetime, reason: str = "", policy: Policy | None = None
+    ) -> Goal:
+        """Mark the goal achieved: only when the latest value meets the target."""
+        return self._execute("achieve", by=by, at=at, reason=reason, policy=policy)
+
+    def miss(
+        self, *, by: Actor, at: dt.datetime, reason: str = "", policy: Policy | None = None
+    ) -> Goal:
+        """Mark the goal missed: only on or after its due date, with the target not met."""
+        return self._execute("miss", by=by, at=at, reason=reason, policy=policy)
+
+    def cancel(
+        self, *, by: Actor, at: dt.datetime, reason: str, policy: Policy | None = None
+    ) -> Goal:
+        """Cancel the goal, saying why."""
+        check_reason(reason, required=True)
+        return self._execute("cancel", by=by, at=at, reason=reason, policy=policy)
+
+
+_EDITABLE = frozenset(
+    {
+        "title",
+        "description",
+        "metric",
+        "unit",
+        "baseline",
+        "target",
+        "direction",
+        "weight",
+        "start",
+        "due",
+        "parent_goal_id",
+    }
+)
+
+
+# -- the lifecycle table ------------------------------------------------------------------------
+
+
+def _measurable(goal: Goal, _command: Command) -> str | None:
+    missing = [name for name in ("title", "metric") if not getattr(goal, name).strip()]
+    if missing:
+        return f"a goal needs a {' and a '.join(missing)} before it is proposed"
+    if goal.target == goal.baseline:
+        return "the target must differ from the baseline, or there is nothing to measure"
+    if (goal.target > goal.baseline) != (goal.direction is Direction.INCREASE):
+        return (
+            f"the target {goal.target} is not in the goal's direction ({goal.direction})"
+            f" from the baseline {goal.baseline}"
+        )
+    return None
+
+
+def _dated(goal: Goal, _command: Command) -> str | None:
+    if goal.due <= goal.start:
+        return f"the due date {goal.due} must come after the start {goal.start}"
+    return None
+
+
+def _target_met(goal: Goal, _command: Command) -> str | None:
+    if goal.latest_value is None:
+        return "there is no check-in yet to show the target was met"
+    if not goal.meets_target():
+        return f"the latest value {goal.latest_value} does not meet the target {goal.target}"
+    return None
+
+
+def _due_and_unmet(goal: Goal, command: Command) -> str | None:
+    if command.at.date() < goal.due:
+        return f"the goal is not due until {goal.due}"
+    if goal.meets_target():
+        return f"the latest value {goal.latest_value} meets the target: achieve it instead"
+    return None
+
+
+def _check_in_dated(_goal: Goal, command: Command) -> str | None:
+    entry: CheckIn = command.args["check_in"]
+    if entry.on > command.at.date():
+        return f"a check-in cannot be dated {entry.on}, after the day it is recorded"
+    return None
+
+
+_owner = is_person("owner_id", "the owner")
+_manager = is_person("manager_id", "the owner's manager")
+_hr = has_role(Role.HR)
+_oversight = (_manager | _hr) & never(_owner)
+_author = _owner | _manager | _hr
+
+LIFECYCLE = Lifecycle(
+    name="Goal",
+    states=[state.value for state in GoalState],
+    initial=GoalState.DRAFT.value,
+    create_rule=_author,
+    steps=[
+        Step(trigger="edit", sources=["draft"], dest="draft", who=_author),
+        Step(
+            trigger="propose",
+            sources=["draft"],
+            dest="proposed",
+            who=_author,
+            guards=[Guard("measurable", _measurable), Guard("dated", _dated)],
+        ),
+        Step(trigger="request_changes", sources=["proposed"], dest="draft", who=_oversight),
+        Step(trigger="approve", sources=["proposed"], dest="active", who=_oversight),
+        Step(
+            trigger="check_in",
+            sources=["active"],
+            dest="active",
+            who=_owner | _manager,
+            guards=[Guard("check-in not in the future", _check_in_dated)],
+        ),
+        Step(
+            trigger="achieve",
+            sources=["active"],
+            dest="achieved",
+            who=_manager | _hr,
+            guards=[Guard("target met", _target_met)],
+        ),
+        Step(
+            trigger="miss",
+            sources=["active"],
+            dest="missed",
+            who=_manager | _hr,
+            guards=[Guard("due and not met", _due_and_unmet)],
+        ),
+        Step(
+            trigger="cancel",
+            sources=["draft", "proposed", "active"],
+            dest="cancelled",
+            who=_manager | _hr,
+        ),
+    ],
+)
+Goal.lifecycle = LIFECYCLE
+register(Goal, LIFECYCLE)

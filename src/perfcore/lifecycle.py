@@ -1,0 +1,239 @@
+"""Lifecycles as data: one table of states, triggers, guards and rules per aggregate type.
+
+Each table is built into one ``transitions`` Machine for its type (never one per object): the
+machine runs on a tiny slotted carrier that holds the object's current state and the command, so
+that frozen aggregates stay plain attrs objects that cost nothing extra per instance.
+
+>>> from perfcore import Goal, lifecycle_of
+>>> lifecycle_of(Goal).states[:3]
+('draft', 'proposed', 'active')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+import attrs
+from transitions import EventData, Machine
+
+from perfcore.actor import Actor
+from perfcore.errors import GuardFailed, ValidationError
+from perfcore.rules import Rule
+
+if TYPE_CHECKING:
+    from perfcore.policy import Policy
+
+__all__ = ["Command", "Guard", "Lifecycle", "Step", "lifecycle_of", "register"]
+
+
+@attrs.frozen(kw_only=True)
+class Command:
+    """What a guard sees of the command being tried: who, when, why, the arguments, the policy."""
+
+    trigger: str
+    actor: Actor
+    at: dt.datetime
+    reason: str
+    args: Mapping[str, Any]
+    policy: Policy
+
+
+def _names(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
+def _guards(items: Iterable[Guard]) -> tuple[Guard, ...]:
+    return tuple(items)
+
+
+def _steps(items: Iterable[Step]) -> tuple[Step, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class Guard:
+    """A business rule of a transition.
+
+    Args:
+        name: a short name, shown in :class:`~perfcore.errors.GuardFailed` (``rule``).
+        check: ``check(aggregate, command)`` returns ``None`` when the rule holds, else the
+            reason it does not, in words a user can read.
+    """
+
+    name: str
+    check: Callable[[Any, Command], str | None] = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class Step:
+    """One row of a lifecycle table: ``trigger`` takes an object from any of ``sources`` to
+    ``dest`` when every guard holds, for an actor that ``who`` admits."""
+
+    trigger: str
+    sources: tuple[str, ...] = attrs.field(converter=_names)
+    dest: str
+    who: Rule
+    guards: tuple[Guard, ...] = attrs.field(default=(), converter=_guards)
+
+
+class _Carrier:
+    """What the shared machine runs on for one firing: never kept, never shared."""
+
+    __slots__ = ("aggregate", "command", "failures", "state")
+
+    def __init__(self, state: str, aggregate: Any, command: Command) -> None:
+        self.state = state
+        self.aggregate = aggregate
+        self.command = command
+        self.failures: list[tuple[str, str]] = []
+
+
+def _condition(guard: Guard) -> Callable[[EventData], bool]:
+    def holds(event: EventData) -> bool:
+        carrier = cast(_Carrier, event.model)
+        why = guard.check(carrier.aggregate, carrier.command)
+        if why is None:
+            return True
+        carrier.failures.append((guard.name, why))
+        return False
+
+    return holds
+
+
+@attrs.frozen(kw_only=True)
+class Lifecycle:
+    """The lifecycle of one aggregate type.
+
+    Attributes:
+        name: the aggregate type's name ("Goal").
+        states: the state names, in the order the docs show them.
+        initial: the state a new object starts in.
+        steps: the table's rows.
+        create_rule: who may create an object of this type.
+    """
+
+    name: str
+    states: tuple[str, ...] = attrs.field(converter=_names)
+    initial: str
+    steps: tuple[Step, ...] = attrs.field(converter=_steps)
+    create_rule: Rule
+    _machine: Machine = attrs.field(init=False, eq=False, repr=False)
+    _from: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._check_table()
+        machine = Machine(
+            model=None,
+            states=list(self.states),
+            initial=None,
+            auto_transitions=False,
+            send_event=True,
+            name=self.name,
+        )
+        for step in self.steps:
+            conditions: list[Callable[..., bool | None] | str] = [
+                _condition(guard) for guard in step.guards
+            ]
+            machine.add_transition(
+                step.trigger, list(step.sources), step.dest, conditions=conditions
+            )
+        triggers_from: dict[str, list[str]] = {state: [] for state in self.states}
+        for step in self.steps:
+            for source in step.sources:
+                if step.trigger not in triggers_from[source]:
+                    triggers_from[source].append(step.trigger)
+        object.__setattr__(self, "_machine", machine)
+        object.__setattr__(
+            self, "_from", {state: tuple(names) for state, names in triggers_from.items()}
+        )
+
+    def _check_table(self) -> None:
+        known = set(self.states)
+        if self.initial not in known:
+            raise ValueError(f"{self.name}: initial state {self.initial!r} is not a state")
+        for step in self.steps:
+            unknown = (set(step.sources) | {step.dest}) - known
+            if unknown:
+                raise ValueError(f"{self.name}.{step.trigger}: unknown states {sorted(unknown)}")
+
+    @property
+    def transitions(self) -> tuple[tuple[str, str, str], ...]:
+        """Every (trigger, source, destination), in table order."""
+        return tuple(
+            (step.trigger, source, step.dest) for step in self.steps for source in step.sources
+        )
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        """Every trigger name, in table order, each once."""
+        return tuple(dict.fromkeys(step.trigger for step in self.steps))
+
+    @property
+    def terminal_states(self) -> tuple[str, ...]:
+        """The states no transition leaves."""
+        return tuple(state for state in self.states if not self._from[state])
+
+    def triggers_from(self, state: str) -> tuple[str, ...]:
+        """The triggers the table allows from ``state``, whoever fires them."""
+        return self._from[state]
+
+    def rule_for(self, trigger: str) -> Rule:
+        """Who the table lets fire ``trigger`` (the default the policy starts from)."""
+        for step in self.steps:
+            if step.trigger == trigger:
+                return step.who
+        raise ValidationError("trigger", f"{self.name} has no trigger {trigger!r}")
+
+    def fire(self, aggregate: Any, command: Command) -> str:
+        """Run ``command`` through the machine and return the destination state.
+
+        The caller has already checked that the trigger leaves the current state.
+
+        Raises:
+            GuardFailed: no row for this trigger and state had all its guards holding.
+        """
+        state = str(aggregate.state)
+        carrier = _Carrier(state, aggregate, command)
+        if not self._machine.events[command.trigger].trigger(carrier):
+            rule, why = carrier.failures[0] if carrier.failures else ("table", "no row applies")
+            if len(carrier.failures) > 1:
+                why = "; or ".join(reason for _name, reason in carrier.failures)
+            raise GuardFailed(self.name, aggregate.id, state, command.trigger, rule, why)
+        return carrier.state
+
+    def to_mermaid(self) -> str:
+        """The lifecycle as a Mermaid ``stateDiagram-v2``, generated from the table."""
+        lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
+        lines += [
+            f"    {source} --> {dest}: {trigger}" for trigger, source, dest in self.transitions
+        ]
+        lines += [f"    {state} --> [*]" for state in self.terminal_states]
+        return "\n".join(lines) + "\n"
+
+
+_REGISTRY: dict[type, Lifecycle] = {}
+
+
+def register(kind: type, lifecycle: Lifecycle) -> None:
+    """Make ``lifecycle`` the one :func:`lifecycle_of` returns for ``kind``."""
+    _REGISTRY[kind] = lifecycle
+
+
+def lifecycle_of(kind: type | str) -> Lifecycle:
+    """The lifecycle of an aggregate type, given the class or its name.
+
+    Raises:
+        ValidationError: ``kind`` is not one of perfcore's aggregate types.
+    """
+    for registered, lifecycle in _REGISTRY.items():
+        if kind is registered or kind == registered.__name__:
+            return lifecycle
+    known = ", ".join(sorted(cls.__name__ for cls in _REGISTRY))
+    raise ValidationError("kind", f"{kind!r} has no lifecycle; known: {known}")
+
+
+def registered_types() -> Iterable[type]:
+    """Every aggregate type with a lifecycle."""
+    return tuple(_REGISTRY)
