@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import abc
+import importlib
 from collections import deque
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -86,12 +87,20 @@ def path_to(lifecycle: Lifecycle, state: str) -> list[tuple[str, str]]:
     return steps[::-1]
 
 
+#: The driver modules, one per aggregate type; each defines exactly one Driver subclass.
+_MODULES = ("perfcore.testing.drivers.goal",)
+
+
 def drivers() -> dict[str, Driver[Any]]:
     """A driver for every aggregate type perfcore ships, by type name."""
-    from perfcore.testing.drivers.goal import GoalDriver
-
-    found: list[Driver[Any]] = [GoalDriver()]
-    return {driver.lifecycle.name: driver for driver in found}
+    found: dict[str, Driver[Any]] = {}
+    for module_name in _MODULES:
+        module = importlib.import_module(module_name)
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Driver) and value is not Driver:
+                driver = value()
+                found[driver.lifecycle.name] = driver
+    return found
 
 
 def driver_for(kind: type | str) -> Driver[Any]:
