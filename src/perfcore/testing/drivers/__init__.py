@@ -11,17 +11,18 @@ setting fields), to check every (state, trigger) pair against the table, and to 
 
 from __future__ import annotations
 
-import datetime as dt
 import abc
+import datetime as dt
 import importlib
 from collections import deque
 from typing import Any, ClassVar, Generic, TypeVar
 
+from perfcore._aggregate import Aggregate
 from perfcore.lifecycle import Lifecycle, lifecycle_of
 
 __all__ = ["Driver", "driver_for", "drivers", "path_to"]
 
-A = TypeVar("A")
+A = TypeVar("A", bound=Aggregate)
 
 #: The moment drivers start from: every driver's first command is at this time.
 EPOCH = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
@@ -56,7 +57,7 @@ class Driver(abc.ABC, Generic[A]):
         """Whether the table allows ``trigger`` from ``obj``'s state: a driver prepares a guard's
         data only then, so that a refused trigger is refused for itself, not for its preparation.
         """
-        return trigger in self.lifecycle.triggers_from(str(getattr(obj, "state")))
+        return trigger in self.lifecycle.triggers_from(str(obj.state))
 
     def reach(self, state: str, id: str = "x-1") -> A:
         """A new object brought to ``state`` by real commands along a shortest path."""
