@@ -31,6 +31,15 @@ def _date_from_iso(value: object, _type: object) -> dt.date:
     return dt.date.fromisoformat(str(value))
 
 
+def _decimal_from_text(value: object, _type: object) -> Decimal:
+    if isinstance(value, bool | float) or not isinstance(value, str | int | Decimal):
+        raise ValidationError("number", f"expected a decimal string, not {value!r}")
+    try:
+        return Decimal(value)
+    except ArithmeticError:
+        raise ValidationError("number", f"{value!r} is not a decimal number") from None
+
+
 def _sorted_list(value: frozenset[Any] | set[Any]) -> list[Any]:
     items = [converter.unstructure(item) for item in value]
     return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
@@ -41,7 +50,7 @@ converter.register_structure_hook(dt.datetime, _datetime_from_iso)
 converter.register_unstructure_hook(dt.date, lambda value: value.isoformat())
 converter.register_structure_hook(dt.date, _date_from_iso)
 converter.register_unstructure_hook(Decimal, str)
-converter.register_structure_hook(Decimal, lambda value, _type: Decimal(str(value)))
+converter.register_structure_hook(Decimal, _decimal_from_text)
 converter.register_unstructure_hook(frozenset, _sorted_list)
 converter.register_unstructure_hook(set, _sorted_list)
 
