@@ -152,7 +152,7 @@ class Aggregate:
         )
         dest = lifecycle.fire(self, command)
         change = changes(self) if changes is not None else Changes()
-        changed = self._changed(change.set, change.append)
+        changed = self._next(dest, change.set, change.append)
         event = Event(
             aggregate_type=lifecycle.name,
             aggregate_id=self.id,
@@ -165,24 +165,27 @@ class Aggregate:
             reason=reason,
             payload=_payload(changed, change),
         )
-        return changed._record(event)
+        return changed._recorded(event)
 
-    def _changed(self, values: Mapping[str, Any], appended: Mapping[str, tuple[Any, ...]]) -> Self:
-        """This object with ``values`` set and ``appended`` added, validated by its class."""
-        if not values and not appended:
-            return self
+    def _next(
+        self, state: str, values: Mapping[str, Any], appended: Mapping[str, tuple[Any, ...]]
+    ) -> Self:
+        """The next version: in ``state``, ``values`` set, ``appended`` added, validated by the
+        class (attrs runs every converter and validator again)."""
         updates = dict(values)
         for name, items in appended.items():
             updates[name] = getattr(self, name) + tuple(items)
-        return attrs.evolve(self, **updates)
+        return attrs.evolve(self, state=state, version=self.version + 1, **updates)
 
-    def _record(self, event: Event) -> Self:
-        return attrs.evolve(
-            self,
-            state=event.to_state,
-            version=event.version,
-            history=(*self.history, event),
-        )
+    def _recorded(self, event: Event) -> Self:
+        """This new, not yet shared object with ``event`` added to its history.
+
+        The event is built from the validated new values, so it can only be added after
+        ``_next``; setting it in place spares a second full validation per command (half the
+        cost of a command), and is safe because nobody else holds the object yet.
+        """
+        object.__setattr__(self, "history", (*self.history, event))
+        return self
 
     # -- replaying ------------------------------------------------------------------------------
 
@@ -209,7 +212,7 @@ class Aggregate:
                 name: _decode_one(types, name, items)
                 for name, items in event.payload.get("append", {}).items()
             }
-            current = current._changed(values, appended)._record(event)
+            current = current._next(event.to_state, values, appended)._recorded(event)
         return current
 
 
@@ -255,7 +258,7 @@ def _check_continues(lifecycle: Lifecycle, current: Aggregate, event: Event, exp
         raise ValidationError(
             "events", f"event {expected} starts from {event.from_state!r}, not {state!r}"
         )
-    if (event.trigger, state, event.to_state) not in set(lifecycle.transitions):
+    if not lifecycle.has_transition(event.trigger, state, event.to_state):
         raise ValidationError(
             "events",
             f"event {expected} ({event.trigger}: {state} -> {event.to_state}) is not in the table",

@@ -121,6 +121,8 @@ class Lifecycle:
     create_rule: Rule
     _machine: Machine = attrs.field(init=False, eq=False, repr=False)
     _from: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, repr=False)
+    _rules: Mapping[str, Rule] = attrs.field(init=False, eq=False, repr=False)
+    _transitions: frozenset[tuple[str, str, str]] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._check_table()
@@ -148,6 +150,11 @@ class Lifecycle:
         object.__setattr__(
             self, "_from", {state: tuple(names) for state, names in triggers_from.items()}
         )
+        rules: dict[str, Rule] = {}
+        for step in self.steps:
+            rules.setdefault(step.trigger, step.who)
+        object.__setattr__(self, "_rules", rules)
+        object.__setattr__(self, "_transitions", frozenset(self.transitions))
 
     def _check_table(self) -> None:
         known = set(self.states)
@@ -168,7 +175,11 @@ class Lifecycle:
     @property
     def triggers(self) -> tuple[str, ...]:
         """Every trigger name, in table order, each once."""
-        return tuple(dict.fromkeys(step.trigger for step in self.steps))
+        return tuple(self._rules)
+
+    def has_transition(self, trigger: str, source: str, dest: str) -> bool:
+        """Whether the table has the row (trigger, source, dest)."""
+        return (trigger, source, dest) in self._transitions
 
     @property
     def terminal_states(self) -> tuple[str, ...]:
@@ -181,10 +192,10 @@ class Lifecycle:
 
     def rule_for(self, trigger: str) -> Rule:
         """Who the table lets fire ``trigger`` (the default the policy starts from)."""
-        for step in self.steps:
-            if step.trigger == trigger:
-                return step.who
-        raise ValidationError("trigger", f"{self.name} has no trigger {trigger!r}")
+        try:
+            return self._rules[trigger]
+        except KeyError:
+            raise ValidationError("trigger", f"{self.name} has no trigger {trigger!r}") from None
 
     def fire(self, aggregate: Any, command: Command) -> str:
         """Run ``command`` through the machine and return the destination state.
@@ -214,11 +225,13 @@ class Lifecycle:
 
 
 _REGISTRY: dict[type, Lifecycle] = {}
+_BY_NAME: dict[str, Lifecycle] = {}
 
 
 def register(kind: type, lifecycle: Lifecycle) -> None:
     """Make ``lifecycle`` the one :func:`lifecycle_of` returns for ``kind``."""
     _REGISTRY[kind] = lifecycle
+    _BY_NAME[kind.__name__] = lifecycle
 
 
 def lifecycle_of(kind: type | str) -> Lifecycle:
@@ -227,11 +240,11 @@ def lifecycle_of(kind: type | str) -> Lifecycle:
     Raises:
         ValidationError: ``kind`` is not one of perfcore's aggregate types.
     """
-    for registered, lifecycle in _REGISTRY.items():
-        if kind is registered or kind == registered.__name__:
-            return lifecycle
-    known = ", ".join(sorted(cls.__name__ for cls in _REGISTRY))
-    raise ValidationError("kind", f"{kind!r} has no lifecycle; known: {known}")
+    found = _BY_NAME.get(kind) if isinstance(kind, str) else _REGISTRY.get(kind)
+    if found is None:
+        known = ", ".join(sorted(_BY_NAME))
+        raise ValidationError("kind", f"{kind!r} has no lifecycle; known: {known}")
+    return found
 
 
 def registered_types() -> Iterable[type]:
