@@ -24,9 +24,9 @@ from transitions import Machine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from perfcore import Actor, Goal, lifecycle_of  # noqa: E402
-from perfcore.goal import CheckIn  # noqa: E402
-from perfcore.testing.drivers import driver_for  # noqa: E402
+from perfcore import Actor, Goal, lifecycle_of
+from perfcore.goal import CheckIn
+from perfcore.testing.drivers import driver_for
 
 AT = dt.datetime(2026, 2, 1, 9, tzinfo=dt.UTC)
 OWNER = Actor(id="ana")
@@ -75,12 +75,11 @@ def bench_commands(count: int) -> list[tuple[str, float]]:
             )
             machine.events["check_in"].trigger(model)
 
-    rates = [
+    return [
         ("perfcore Goal.check_in", best_rate(perfcore_check_in, count)),
         ("baseline: attrs.evolve only", best_rate(bare_evolve, count)),
         ("baseline: a Machine per object", best_rate(machine_per_object, max(count // 10, 1))),
     ]
-    return rates
 
 
 def bench_memory(count: int) -> list[tuple[str, float]]:
