@@ -18,6 +18,12 @@ from perfcore.errors import (
 )
 from perfcore.events import Event
 from perfcore.goal import CheckIn, Direction, Goal, GoalState, Standing
+from perfcore.job_description import (
+    Criterion,
+    FeedbackResponse,
+    JobDescription,
+    JobDescriptionState,
+)
 from perfcore.lifecycle import Guard, Lifecycle, Step, lifecycle_of
 from perfcore.policy import (
     DEFAULT_POLICY,
@@ -38,11 +44,15 @@ __all__ = [
     "Direction",
     "EndorsementPolicy",
     "EvaluationPolicy",
+    "Criterion",
     "Event",
+    "FeedbackResponse",
     "Goal",
     "GoalState",
     "Guard",
     "GuardFailed",
+    "JobDescription",
+    "JobDescriptionState",
     "Lifecycle",
     "NotFound",
     "PerfcoreError",

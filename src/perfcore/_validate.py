@@ -185,3 +185,34 @@ def to_enum(kind: type[E], name: str) -> Callable[[object], E]:
             raise ValidationError(name, f"must be one of {known}, not {value!r}") from None
 
     return convert
+
+
+def texts(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A tuple of required texts: each a string with something other than white space in it."""
+    if not isinstance(value, tuple):
+        raise ValidationError(
+            attribute.name, f"must be a tuple of texts, not {type(value).__name__}"
+        )
+    for position, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise ValidationError(
+                f"{attribute.name}[{position}]", f"must be non-empty text, not {item!r}"
+            )
+
+
+def positive_whole(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A whole number from 1 (a bool is refused, though Python counts it as an int)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValidationError(attribute.name, f"must be a whole number from 1, not {value!r}")
+
+
+def whole_number(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Any whole number, zero and negatives included (a bool is refused)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError(attribute.name, f"must be a whole number, not {value!r}")
+
+
+def optional_number(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A finite Decimal or ``None``."""
+    if value is not None:
+        number(instance, attribute, value)
