@@ -1,0 +1,841 @@
+"""Plan: a development, improvement or team plan, from draft through approval to attained or closed.
+
+A plan names the goals that make it up (its objectives) and what success means for each, the
+support promised, who approves it, and when it is reviewed: an RFC 5545 recurrence rule such as
+``"FREQ=WEEKLY;INTERVAL=4"``, whose DTSTART is the plan's start. The employee acknowledges the
+approved plan, which makes it active; reviews then follow the schedule until every objective's
+goal is achieved (the plan is attained) or the plan ends and is closed.
+
+>>> import datetime as dt
+>>> from perfcore import Actor, Role
+>>> from perfcore.plan import Approver, Objective, Plan
+>>> at = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+>>> ben = Actor(id="ben", roles={"manager"})
+>>> ana, cleo = Actor(id="ana"), Actor(id="cleo", roles={"approver"}, department="people")
+>>> plan = Plan.create(id="p1", by=ben, at=at, kind="development", subject_id="ana",
+...     author_id="ben", approver=Approver.department("people"),
+...     objectives=[Objective(goal_id="g1", success="leads two releases")],
+...     review_schedule="FREQ=WEEKLY;INTERVAL=4",
+...     start=dt.date(2026, 1, 5), end=dt.date(2026, 6, 30))
+>>> plan = plan.submit(by=ben, at=at).approve(by=cleo, at=at).acknowledge(by=ana, at=at)
+>>> plan.state, plan.review_due
+(<PlanState.ACTIVE: 'active'>, datetime.date(2026, 2, 2))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import re
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import attrs
+from dateutil.rrule import rrulestr
+
+from perfcore._aggregate import Aggregate, Changes, check_actor, check_reason
+from perfcore._validate import (
+    aware_datetime,
+    check_aware,
+    check_date,
+    date,
+    identifier,
+    ids,
+    instance_of,
+    optional_identifier,
+    text,
+    to_enum,
+    to_frozenset,
+    to_tuple,
+    tuple_of,
+)
+from perfcore.actor import Actor, Role
+from perfcore.errors import ValidationError
+from perfcore.goal import GoalState
+from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
+from perfcore.policy import Policy
+from perfcore.rules import Rule, has_role, is_person, never
+
+__all__ = [
+    "Acknowledgement",
+    "Approver",
+    "ApproverKind",
+    "Attainment",
+    "Objective",
+    "Plan",
+    "PlanKind",
+    "PlanState",
+    "ReviewNote",
+    "Support",
+    "SupportKind",
+]
+
+
+class PlanState(enum.StrEnum):
+    """Where a plan is in its lifecycle."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    ACTIVE = "active"
+    IN_REVIEW = "in_review"
+    ATTAINED = "attained"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class PlanKind(enum.StrEnum):
+    """What the plan is for: one employee's development or improvement, or a team."""
+
+    DEVELOPMENT = "development"
+    IMPROVEMENT = "improvement"
+    TEAM = "team"
+
+
+class ApproverKind(enum.StrEnum):
+    """Whether a plan's approver is one person or any approver of a department."""
+
+    PERSON = "person"
+    DEPARTMENT = "department"
+
+
+class SupportKind(enum.StrEnum):
+    """The kinds of support a plan may promise."""
+
+    TRAINING = "training"
+    MENTORING = "mentoring"
+    TIME = "time"
+    BUDGET = "budget"
+
+
+# -- value objects ------------------------------------------------------------------------------
+
+
+def _approver_kind(value: object) -> ApproverKind:
+    return to_enum(ApproverKind, "approver.kind")(value)
+
+
+def _support_kind(value: object) -> SupportKind:
+    return to_enum(SupportKind, "support.kind")(value)
+
+
+@attrs.frozen(kw_only=True)
+class Approver:
+    """Who approves a plan: a person (``id`` is their id) or a department (``id`` is its name,
+    and any actor with the approver role in that department may approve).
+
+    One class with a ``kind`` rather than two classes, so that events and storage round-trip it.
+
+    >>> Approver.department("people")
+    Approver(kind=<ApproverKind.DEPARTMENT: 'department'>, id='people')
+    """
+
+    kind: ApproverKind = attrs.field(converter=_approver_kind)
+    id: str = attrs.field(validator=identifier)
+
+    @classmethod
+    def person(cls, id: str) -> Approver:
+        """The person with this id approves."""
+        return cls(kind=ApproverKind.PERSON, id=id)
+
+    @classmethod
+    def department(cls, id: str) -> Approver:
+        """Any actor with :attr:`Role.APPROVER` whose department is ``id`` approves."""
+        return cls(kind=ApproverKind.DEPARTMENT, id=id)
+
+    def admits(self, actor: Actor) -> bool:
+        """Whether ``actor`` is this approver (or one of this department's approvers)."""
+        if self.kind is ApproverKind.PERSON:
+            return actor.id == self.id
+        return actor.is_a(Role.APPROVER) and actor.department == self.id
+
+
+@attrs.frozen(kw_only=True)
+class Objective:
+    """One goal of the plan (by id) and what success means for it, in words."""
+
+    goal_id: str = attrs.field(validator=identifier)
+    success: str = attrs.field(validator=text)
+
+
+@attrs.frozen(kw_only=True)
+class Support:
+    """One item of support the plan promises: training, mentoring, time or budget."""
+
+    kind: SupportKind = attrs.field(converter=_support_kind)
+    description: str = attrs.field(validator=text)
+
+
+@attrs.frozen(kw_only=True)
+class Acknowledgement:
+    """The employee's acknowledgement: who acknowledged the plan, and when."""
+
+    by: str = attrs.field(validator=identifier)
+    at: dt.datetime = attrs.field(validator=aware_datetime)
+
+
+@attrs.frozen(kw_only=True)
+class ReviewNote:
+    """The outcome of one review: when it concluded, by whom, and the notes."""
+
+    at: dt.datetime = attrs.field(validator=aware_datetime)
+    by: str = attrs.field(validator=identifier)
+    notes: str = attrs.field(validator=text)
+
+
+@attrs.frozen(kw_only=True)
+class Attainment:
+    """The record that a plan was attained: who recorded it, when, and which goals (every
+    objective's, in the plan's order) were achieved, so that the manager can be told."""
+
+    by: str = attrs.field(validator=identifier)
+    at: dt.datetime = attrs.field(validator=aware_datetime)
+    goal_ids: tuple[str, ...] = attrs.field(converter=to_tuple, validator=tuple_of(str))
+
+
+# -- the review schedule ------------------------------------------------------------------------
+
+#: The rule parts a review schedule may use. Time-of-day parts are left out because reviews fall
+#: on days; DTSTART is left out because the plan's start is the schedule's start.
+_RULE_PARTS = (
+    "FREQ",
+    "INTERVAL",
+    "COUNT",
+    "UNTIL",
+    "BYDAY",
+    "BYMONTHDAY",
+    "BYMONTH",
+    "BYSETPOS",
+    "WKST",
+)
+_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+_MAX_INTERVAL = 1000
+_FIELD = "review_schedule"
+#: Any date will do to check that dateutil reads a rule; the plan's start is used to expand it.
+_PARSE_START = dt.datetime(2000, 1, 1)
+#: The Gregorian calendar repeats every 400 years: 146,097 days, a whole number of weeks.
+_CYCLE_YEARS = 400
+
+
+@attrs.frozen
+class _Schedule:
+    """A parsed review schedule: the rule without UNTIL, and UNTIL as a date."""
+
+    rule: str
+    until: dt.date | None
+
+    def next_after(self, after: dt.date, start: dt.date, end: dt.date) -> dt.date | None:
+        """The first scheduled day strictly after ``after``, from ``start`` to ``end``."""
+        last = end if self.until is None else min(end, self.until)
+        if after >= last or start > last:
+            return None
+        # A rule that matches no day (the 30th of February) makes dateutil scan to the year 9999
+        # before it gives up, which takes seconds. Asked 400*k years later the same question
+        # has the same answer, shifted, and the scan then ends within 400 years.
+        years = _CYCLE_YEARS * ((dt.MAXYEAR - last.year) // _CYCLE_YEARS)
+        rule = rrulestr(self.rule, dtstart=_midnight(_shift(start, years)))
+        found = rule.after(_midnight(_shift(after, years)))
+        if found is None:
+            return None
+        day = _shift(found.date(), -years)
+        return day if day <= last else None
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time())
+
+
+def _shift(day: dt.date, years: int) -> dt.date:
+    # Safe for the 29th of February: 400 years on is a leap year too.
+    return day.replace(year=day.year + years)
+
+
+def _bad(why: str) -> ValidationError:
+    return ValidationError(_FIELD, why)
+
+
+def _numbers(name: str, value: str, low: int, high: int, *, signed: bool) -> None:
+    # At most 9 digits: int() refuses very long numbers with an error of its own.
+    pattern = r"[+-]?\d{1,9}" if signed else r"\d{1,9}"
+    for item in value.split(","):
+        if not re.fullmatch(pattern, item) or not low <= abs(int(item)) <= high:
+            sign = f"-{high}..-{low} or " if signed else ""
+            raise _bad(f"{name}={value} is out of range: each value must be {sign}{low}..{high}")
+
+
+def _rule_parts(body: str) -> dict[str, str]:
+    parts: dict[str, str] = {}
+    for item in body.upper().split(";"):
+        name, equals, value = item.partition("=")
+        if not equals or not value:
+            raise _bad(f"{item!r} is not a rule part of the form NAME=VALUE")
+        if name not in _RULE_PARTS:
+            raise _bad(
+                f"{name} is not supported in a review schedule; use {', '.join(_RULE_PARTS)}"
+            )
+        if name in parts:
+            raise _bad(f"{name} is given twice")
+        parts[name] = value
+    return parts
+
+
+def _check_parts(parts: Mapping[str, str]) -> None:
+    if parts.get("FREQ") not in _FREQUENCIES:
+        raise _bad("needs FREQ set to DAILY, WEEKLY, MONTHLY or YEARLY (reviews fall on days)")
+    if "INTERVAL" in parts:
+        _numbers("INTERVAL", parts["INTERVAL"], 1, _MAX_INTERVAL, signed=False)
+    if "COUNT" in parts:
+        _numbers("COUNT", parts["COUNT"], 1, 10**6, signed=False)
+    if "BYMONTH" in parts:
+        _numbers("BYMONTH", parts["BYMONTH"], 1, 12, signed=False)
+    if "BYMONTHDAY" in parts:
+        _numbers("BYMONTHDAY", parts["BYMONTHDAY"], 1, 31, signed=True)
+    if "COUNT" in parts and "UNTIL" in parts:
+        # RFC 5545 3.3.10: they MUST NOT both occur (and dateutil warns about it).
+        raise _bad("give COUNT or UNTIL, not both")
+
+
+def _until(value: str) -> dt.date:
+    # RFC 5545: with a date as DTSTART (the plan's start), UNTIL is a date too.
+    if re.fullmatch(r"\d{8}", value):
+        try:
+            return dt.datetime.strptime(value, "%Y%m%d").date()
+        except ValueError:
+            pass
+    raise _bad(f"UNTIL={value} is not a date such as 20261231")
+
+
+@functools.lru_cache(maxsize=256)
+def _schedule(value: str) -> _Schedule:
+    """Parse a review schedule, or raise ValidationError saying what is wrong with it."""
+    body = value.strip()
+    if body.upper().startswith("RRULE:"):
+        body = body[len("RRULE:") :]
+    if not body or re.search(r"[\s:]", body):
+        raise _bad(
+            f"{value!r} is not one recurrence rule such as 'FREQ=WEEKLY;INTERVAL=4'"
+            " (the plan's start is its DTSTART)"
+        )
+    parts = _rule_parts(body)
+    _check_parts(parts)
+    until = _until(parts.pop("UNTIL")) if "UNTIL" in parts else None
+    # The week starts on Monday, as RFC 5545 says, whatever the calendar module was told.
+    parts.setdefault("WKST", "MO")
+    rule = ";".join(f"{name}={part}" for name, part in parts.items())
+    try:
+        rrulestr(rule, dtstart=_PARSE_START)
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise _bad(f"{value!r} is not a recurrence rule dateutil can read: {error}") from None
+    return _Schedule(rule, until)
+
+
+def _review_schedule(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise ValidationError(
+            attribute.name, f"must be a recurrence rule string or None, not {value!r}"
+        )
+    _schedule(value)
+
+
+# -- field validators ---------------------------------------------------------------------------
+
+
+def _plan_state(value: object) -> PlanState:
+    return to_enum(PlanState, "state")(value)
+
+
+def _plan_kind(value: object) -> PlanKind:
+    return to_enum(PlanKind, "kind")(value)
+
+
+def _fits_kind(instance: Any, attribute: attrs.Attribute[Any], value: frozenset[str]) -> None:
+    if instance.kind is PlanKind.TEAM and not value:
+        raise ValidationError(attribute.name, "a team plan needs at least one team member")
+    if instance.kind is not PlanKind.TEAM and value:
+        raise ValidationError(
+            attribute.name, f"only a team plan has team members; this is a {instance.kind} plan"
+        )
+
+
+def _optional(kind: type) -> Any:
+    def validate(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None:
+            instance_of(kind)(instance, attribute, value)
+
+    return validate
+
+
+def _distinct_goals(
+    _instance: object, attribute: attrs.Attribute[Any], value: tuple[Objective, ...]
+) -> None:
+    seen: set[str] = set()
+    for objective in value:
+        if objective.goal_id in seen:
+            raise ValidationError(
+                attribute.name, f"names goal {objective.goal_id} twice; a goal is one objective"
+            )
+        seen.add(objective.goal_id)
+
+
+@attrs.frozen(kw_only=True)
+class Plan(Aggregate):
+    """A development, improvement or team plan, approved, acknowledged and reviewed.
+
+    Create one with :meth:`Plan.create`; every command returns a new Plan.
+    """
+
+    state: PlanState = attrs.field(default=PlanState.DRAFT, converter=_plan_state)
+    kind: PlanKind = attrs.field(converter=_plan_kind)
+    #: The employee's id, or for a team plan the team's id.
+    subject_id: str = attrs.field(validator=identifier)
+    author_id: str = attrs.field(validator=identifier)
+    start: dt.date = attrs.field(validator=date)
+    end: dt.date = attrs.field(validator=date)
+    team_member_ids: frozenset[str] = attrs.field(
+        default=frozenset(), converter=to_frozenset, validator=[ids, _fits_kind]
+    )
+    approver: Approver | None = attrs.field(default=None, validator=_optional(Approver))
+    objectives: tuple[Objective, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=[tuple_of(Objective), _distinct_goals]
+    )
+    support: tuple[Support, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=tuple_of(Support)
+    )
+    review_schedule: str | None = attrs.field(default=None, validator=_review_schedule)
+    cycle_id: str | None = attrs.field(default=None, validator=optional_identifier)
+    acknowledgement: Acknowledgement | None = attrs.field(
+        default=None, validator=_optional(Acknowledgement)
+    )
+    review_notes: tuple[ReviewNote, ...] = attrs.field(
+        default=(), converter=to_tuple, validator=tuple_of(ReviewNote)
+    )
+    attainment: Attainment | None = attrs.field(default=None, validator=_optional(Attainment))
+
+    # -- reading --------------------------------------------------------------------------------
+
+    @property
+    def goal_ids(self) -> tuple[str, ...]:
+        """The ids of the objectives' goals, in the plan's order."""
+        return tuple(objective.goal_id for objective in self.objectives)
+
+    def next_review(self, after: dt.date) -> dt.date | None:
+        """The first review day of the schedule strictly after ``after``.
+
+        The schedule starts on the plan's start (its DTSTART) and stops at the plan's end (or
+        the rule's UNTIL or COUNT, if sooner).
+
+        Args:
+            after: a day; the answer is later than it.
+
+        Returns:
+            The day, or ``None`` when no review is scheduled after ``after`` up to the plan's
+            end, or the plan has no schedule yet.
+
+        Raises:
+            ValidationError: ``after`` is not a ``datetime.date``.
+        """
+        after = check_date("after", after)
+        if self.review_schedule is None:
+            return None
+        return _schedule(self.review_schedule).next_after(after, self.start, self.end)
+
+    @property
+    def review_due(self) -> dt.date | None:
+        """The day from which the next review may start: the first scheduled day after the
+        latest concluded review, or after the start when there has been none (and after the
+        start in any case, should the start have moved). ``None`` when no review remains."""
+        held = [note.at.date() for note in self.review_notes]
+        return self.next_review(max([self.start, *held]))
+
+    # -- creating -------------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        id: str,
+        by: Actor,
+        at: dt.datetime,
+        kind: PlanKind | str,
+        subject_id: str,
+        author_id: str,
+        start: dt.date,
+        end: dt.date,
+        team_member_ids: Collection[str] = frozenset(),
+        approver: Approver | None = None,
+        objectives: Sequence[Objective] = (),
+        support: Sequence[Support] = (),
+        review_schedule: str | None = None,
+        cycle_id: str | None = None,
+        policy: Policy | None = None,
+    ) -> Plan:
+        """Draft a plan. A draft may be incomplete; :meth:`submit` checks that it is whole.
+
+        Args:
+            kind: development, improvement or team.
+            subject_id: the employee the plan is for, or the team's id for a team plan.
+            author_id: who writes the plan and answers for it (never its approver).
+            start, end: the days the plan runs from and to.
+            team_member_ids: for a team plan (only), the members: at least one.
+            approver: who approves the plan.
+            objectives: the goals that make up the plan, each once.
+            support: the support promised.
+            review_schedule: an RFC 5545 recurrence rule, such as "FREQ=WEEKLY;INTERVAL=4",
+                counted from the start: DAILY, WEEKLY, MONTHLY or YEARLY, with INTERVAL (up to
+                1000), COUNT or UNTIL (a date), BYDAY, BYMONTHDAY, BYMONTH, BYSETPOS, WKST.
+            cycle_id: the review cycle the plan belongs to, if any.
+
+        Raises:
+            ValidationError: a field has the wrong type or an impossible value.
+            PermissionDenied: ``by`` is neither a manager nor HR.
+        """
+        fields = {
+            "kind": kind,
+            "subject_id": subject_id,
+            "author_id": author_id,
+            "start": start,
+            "end": end,
+            "team_member_ids": team_member_ids,
+            "approver": approver,
+            "objectives": objectives,
+            "support": support,
+            "review_schedule": review_schedule,
+            "cycle_id": cycle_id,
+        }
+        return cls._create(id=id, by=by, at=at, fields=fields, policy=policy)
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def edit(
+        self, *, by: Actor, at: dt.datetime, policy: Policy | None = None, **fields: Any
+    ) -> Plan:
+        """Change a draft: its objectives, support, schedule, dates, approver, team members or
+        cycle. Dates may be out of order in a draft; :meth:`submit` refuses them.
+
+        Raises:
+            ValidationError: a field is not editable or its new value is not acceptable.
+        """
+        unknown = set(fields) - _EDITABLE
+        if unknown:
+            raise ValidationError(
+                sorted(unknown)[0], f"cannot be edited; editable: {', '.join(sorted(_EDITABLE))}"
+            )
+        if not fields:
+            raise ValidationError("fields", "name at least one field to change")
+        return self._execute(
+            "edit", by=by, at=at, policy=policy, changes=lambda _plan: Changes(set=fields)
+        )
+
+    def submit(self, *, by: Actor, at: dt.datetime, policy: Policy | None = None) -> Plan:
+        """Put the draft to its approver: it needs at least one objective, an approver, a
+        review schedule with a review between the start and the end, and an end after the
+        start."""
+        return self._execute("submit", by=by, at=at, policy=policy)
+
+    def request_changes(
+        self, *, by: Actor, at: dt.datetime, reason: str, policy: Policy | None = None
+    ) -> Plan:
+        """Send a submitted plan back to draft, saying what should change (the approver)."""
+        check_reason(reason, required=True)
+        return self._execute("request_changes", by=by, at=at, reason=reason, policy=policy)
+
+    def approve(
+        self, *, by: Actor, at: dt.datetime, reason: str = "", policy: Policy | None = None
+    ) -> Plan:
+        """Approve a submitted plan: the named approver, or an approver of the named
+        department; never the plan's author."""
+        return self._execute("approve", by=by, at=at, reason=reason, policy=policy)
+
+    def acknowledge(self, *, by: Actor, at: dt.datetime, policy: Policy | None = None) -> Plan:
+        """The employee (for a team plan, a team member) acknowledges the approved plan: they
+        have been told how to reach it and when it is reviewed (:attr:`review_due`). The plan
+        becomes active."""
+        check_actor(by)
+        check_aware("at", at)
+        record = Acknowledgement(by=by.id, at=at)
+        return self._execute(
+            "acknowledge",
+            by=by,
+            at=at,
+            policy=policy,
+            changes=lambda _plan: Changes(set={"acknowledgement": record}),
+        )
+
+    def start_review(self, *, by: Actor, at: dt.datetime, policy: Policy | None = None) -> Plan:
+        """Start a review: only on or after the day :attr:`review_due` gives, that is, the
+        first scheduled day after the latest review (or after the start)."""
+        return self._execute("start_review", by=by, at=at, policy=policy)
+
+    def conclude_review(
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        notes: str,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        policy: Policy | None = None,
+    ) -> Plan:
+        """Conclude the review with notes; the start and end may move (the end must still come
+        after the start), the objectives may not (use :meth:`revise`).
+
+        Raises:
+            ValidationError: the notes are empty, or a date is not a ``datetime.date``.
+        """
+        check_actor(by)
+        check_aware("at", at)
+        note = ReviewNote(at=at, by=by.id, notes=notes)
+        dates = {
+            name: check_date(name, value)
+            for name, value in (("start", start), ("end", end))
+            if value is not None
+        }
+        return self._execute(
+            "conclude_review",
+            by=by,
+            at=at,
+            policy=policy,
+            args=dates,
+            changes=lambda _plan: Changes(set=dates, append={"review_notes": (note,)}),
+        )
+
+    def revise(
+        self, *, by: Actor, at: dt.datetime, reason: str, policy: Policy | None = None
+    ) -> Plan:
+        """Take a plan under review back to draft so that its objectives can change; it then
+        needs approval, and the employee's acknowledgement, again (the old one is cleared)."""
+        check_reason(reason, required=True)
+        return self._execute(
+            "revise",
+            by=by,
+            at=at,
+            reason=reason,
+            policy=policy,
+            changes=lambda _plan: Changes(set={"acknowledgement": None}),
+        )
+
+    def attain(
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        goal_states: Mapping[str, GoalState | str],
+        policy: Policy | None = None,
+    ) -> Plan:
+        """Record that the plan was attained: only when every objective's goal is achieved.
+
+        Args:
+            goal_states: the state of every objective's goal, by goal id, as the caller's
+                goals stand now.
+
+        Raises:
+            ValidationError: ``goal_states`` is not a mapping of goal ids to goal states, or
+                names a goal that is not one of the plan's objectives.
+            GuardFailed: a goal is not achieved, or its state was not given.
+        """
+        check_actor(by)
+        check_aware("at", at)
+        states = self._goal_states(goal_states)
+        record = Attainment(by=by.id, at=at, goal_ids=self.goal_ids)
+        return self._execute(
+            "attain",
+            by=by,
+            at=at,
+            policy=policy,
+            args={"goal_states": states},
+            changes=lambda _plan: Changes(set={"attainment": record}),
+        )
+
+    def close(
+        self, *, by: Actor, at: dt.datetime, reason: str, policy: Policy | None = None
+    ) -> Plan:
+        """Close the plan on or after its end day, saying why (say, not every goal was met)."""
+        check_reason(reason, required=True)
+        return self._execute("close", by=by, at=at, reason=reason, policy=policy)
+
+    def cancel(
+        self, *, by: Actor, at: dt.datetime, reason: str, policy: Policy | None = None
+    ) -> Plan:
+        """Cancel the plan, saying why (from any state but attained and closed)."""
+        check_reason(reason, required=True)
+        return self._execute("cancel", by=by, at=at, reason=reason, policy=policy)
+
+    def _goal_states(self, goal_states: object) -> dict[str, GoalState]:
+        if not isinstance(goal_states, Mapping):
+            raise ValidationError(
+                "goal_states", f"must map goal ids to goal states, not {type(goal_states).__name__}"
+            )
+        states: dict[str, GoalState] = {}
+        for goal_id, state in goal_states.items():
+            if not isinstance(goal_id, str) or goal_id not in self.goal_ids:
+                raise ValidationError(
+                    "goal_states", f"names {goal_id!r}, which is not a goal of this plan"
+                )
+            states[goal_id] = to_enum(GoalState, f"goal_states[{goal_id!r}]")(state)
+        return states
+
+
+_EDITABLE = frozenset(
+    {
+        "team_member_ids",
+        "approver",
+        "objectives",
+        "support",
+        "review_schedule",
+        "start",
+        "end",
+        "cycle_id",
+    }
+)
+
+
+# -- the lifecycle table ------------------------------------------------------------------------
+
+
+def _complete(plan: Plan, _command: Command) -> str | None:
+    missing = [
+        need
+        for need, present in (
+            ("at least one objective", plan.objectives),
+            ("an approver", plan.approver),
+            ("a review schedule", plan.review_schedule),
+        )
+        if not present
+    ]
+    if not missing:
+        return None
+    needs = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} and {missing[-1]}"
+    return f"a plan needs {needs} before it is submitted"
+
+
+def _dated(plan: Plan, command: Command) -> str | None:
+    # conclude_review may move the dates: check the ones the plan would have.
+    start = command.args.get("start", plan.start)
+    end = command.args.get("end", plan.end)
+    if end < start:
+        return f"the plan ends on {end}, before it starts on {start}"
+    if end == start:
+        return f"the plan ends on the day it starts ({start}); it must end after it starts"
+    return None
+
+
+def _reviews_scheduled(plan: Plan, _command: Command) -> str | None:
+    if plan.next_review(plan.start) is None:
+        return (
+            f"the review schedule {plan.review_schedule} has no review day after the start"
+            f" ({plan.start}) and on or before the end ({plan.end})"
+        )
+    return None
+
+
+def _review_due(plan: Plan, command: Command) -> str | None:
+    due = plan.review_due
+    today = command.at.date()
+    if due is None:
+        return f"no review is scheduled from now until the plan ends on {plan.end}"
+    if today < due:
+        return f"the next review is scheduled for {due}; it cannot start on {today}"
+    return None
+
+
+def _objectives_achieved(plan: Plan, command: Command) -> str | None:
+    states: Mapping[str, GoalState] = command.args["goal_states"]
+    problems = []
+    for goal_id in plan.goal_ids:
+        state = states.get(goal_id)
+        if state is None:
+            problems.append(f"the state of goal {goal_id} was not given")
+        elif state is not GoalState.ACHIEVED:
+            problems.append(f"goal {goal_id} is {state}, not achieved")
+    return "; ".join(problems) or None
+
+
+def _ended(plan: Plan, command: Command) -> str | None:
+    if command.at.date() < plan.end:
+        return f"the plan runs until {plan.end}; it can be closed from that day on"
+    return None
+
+
+def _is_approver(actor: Actor, plan: Plan) -> bool:
+    return plan.approver is not None and plan.approver.admits(actor)
+
+
+def _is_subject(actor: Actor, plan: Plan) -> bool:
+    if plan.kind is PlanKind.TEAM:
+        return actor.id in plan.team_member_ids
+    return actor.id == plan.subject_id
+
+
+_author = is_person("author_id", "the plan's author")
+_approver = Rule(
+    "the plan's approver (the named person, or an approver of the named department)", _is_approver
+)
+_subject = Rule("the employee the plan is for (for a team plan, a team member)", _is_subject)
+_hr = has_role(Role.HR)
+_writer = _author | _hr
+_approval = _approver & never(_author)
+_overseer = Rule("the plan's author, its approver or HR", _author | _approver | _hr)
+
+LIFECYCLE = Lifecycle(
+    name="Plan",
+    states=[state.value for state in PlanState],
+    initial=PlanState.DRAFT.value,
+    create_rule=has_role(Role.MANAGER) | _hr,
+    steps=[
+        Step(trigger="edit", sources=["draft"], dest="draft", who=_writer),
+        Step(
+            trigger="submit",
+            sources=["draft"],
+            dest="submitted",
+            who=_writer,
+            guards=[
+                Guard("complete", _complete),
+                Guard("dated", _dated),
+                Guard("reviews scheduled", _reviews_scheduled),
+            ],
+        ),
+        Step(trigger="request_changes", sources=["submitted"], dest="draft", who=_approval),
+        Step(trigger="approve", sources=["submitted"], dest="approved", who=_approval),
+        Step(trigger="acknowledge", sources=["approved"], dest="active", who=_subject),
+        Step(
+            trigger="start_review",
+            sources=["active"],
+            dest="in_review",
+            who=_overseer,
+            guards=[Guard("review due", _review_due)],
+        ),
+        Step(
+            trigger="conclude_review",
+            sources=["in_review"],
+            dest="active",
+            who=_overseer,
+            guards=[Guard("dated", _dated)],
+        ),
+        Step(trigger="revise", sources=["in_review"], dest="draft", who=_writer),
+        Step(
+            trigger="attain",
+            sources=["active", "in_review"],
+            dest="attained",
+            who=_overseer,
+            guards=[Guard("objectives achieved", _objectives_achieved)],
+        ),
+        Step(
+            trigger="close",
+            sources=["active", "in_review"],
+            dest="closed",
+            who=_overseer,
+            guards=[Guard("ended", _ended)],
+        ),
+        Step(
+            trigger="cancel",
+            sources=["draft", "submitted", "approved", "active", "in_review"],
+            dest="cancelled",
+            who=_writer,
+        ),
+    ],
+)
+Plan.lifecycle = LIFECYCLE
+register(Plan, LIFECYCLE)
