@@ -16,6 +16,22 @@ from perfcore.errors import (
     TransitionNotAllowed,
     ValidationError,
 )
+from perfcore.evaluation import (
+    CalibrationNote,
+    CriterionSnapshot,
+    Dispute,
+    Evaluation,
+    EvaluationState,
+    FeedbackDecline,
+    FeedbackRequest,
+    FeedbackStatus,
+    FeedbackWaiver,
+    Rating,
+    RatingScale,
+    Relationship,
+    Resolution,
+    ReviewerFeedback,
+)
 from perfcore.events import Event
 from perfcore.goal import CheckIn, Direction, Goal, GoalState, Standing
 from perfcore.job_description import (
@@ -26,7 +42,6 @@ from perfcore.job_description import (
 )
 from perfcore.lifecycle import Guard, Lifecycle, Step, lifecycle_of
 from perfcore.plan import (
-    Acknowledgement,
     Approver,
     ApproverKind,
     Attainment,
@@ -45,6 +60,7 @@ from perfcore.policy import (
     Policy,
     ScoreWeights,
 )
+from perfcore.records import Acknowledgement
 from perfcore.rules import Rule
 
 __version__ = "0.1.0"
@@ -56,14 +72,23 @@ __all__ = [
     "Approver",
     "ApproverKind",
     "Attainment",
+    "CalibrationNote",
     "CheckIn",
     "ConcurrencyError",
     "Criterion",
+    "CriterionSnapshot",
     "Direction",
+    "Dispute",
     "EndorsementPolicy",
+    "Evaluation",
     "EvaluationPolicy",
+    "EvaluationState",
     "Event",
+    "FeedbackDecline",
+    "FeedbackRequest",
     "FeedbackResponse",
+    "FeedbackStatus",
+    "FeedbackWaiver",
     "Goal",
     "GoalState",
     "Guard",
@@ -80,6 +105,11 @@ __all__ = [
     "PlanKind",
     "PlanState",
     "Policy",
+    "Rating",
+    "RatingScale",
+    "Relationship",
+    "Resolution",
+    "ReviewerFeedback",
     "ReviewNote",
     "Role",
     "Rule",

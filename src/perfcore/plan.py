@@ -55,6 +55,7 @@ from perfcore.errors import ValidationError
 from perfcore.goal import GoalState
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
 from perfcore.policy import Policy
+from perfcore.records import Acknowledgement
 from perfcore.rules import Rule, has_role, is_person, never
 
 __all__ = [
@@ -165,14 +166,6 @@ class Support:
 
     kind: SupportKind = attrs.field(converter=_support_kind)
     description: str = attrs.field(validator=text)
-
-
-@attrs.frozen(kw_only=True)
-class Acknowledgement:
-    """The employee's acknowledgement: who acknowledged the plan, and when."""
-
-    by: str = attrs.field(validator=identifier)
-    at: dt.datetime = attrs.field(validator=aware_datetime)
 
 
 @attrs.frozen(kw_only=True)
