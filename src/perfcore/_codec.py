@@ -68,3 +68,12 @@ def from_json_data(data: Any, kind: Any) -> Any:
 def canonical_json(data: Any) -> str:
     """One spelling of ``data`` as JSON: sorted keys, no spaces, UTF-8 kept as is."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _is_set_type(kind: Any) -> bool:
+    return getattr(kind, "__origin__", None) in (frozenset, set)
+
+
+# A typed set field (``audience: frozenset[str]``) reaches cattrs's own collection hook, which
+# keeps the set (not JSON data) rather than the runtime hook above; this makes it a sorted list.
+converter.register_unstructure_hook_func(_is_set_type, _sorted_list)

@@ -26,13 +26,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import functools
-import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import attrs
-from dateutil.rrule import rrulestr
 
 from perfcore._aggregate import Aggregate, Changes, check_actor, check_reason
 from perfcore._validate import (
@@ -56,6 +53,7 @@ from perfcore.goal import GoalState
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
 from perfcore.policy import Policy
 from perfcore.records import Acknowledgement
+from perfcore.recurrence import parse_rule, recurrence_rule
 from perfcore.rules import Rule, has_role, is_person, never
 
 __all__ = [
@@ -187,152 +185,6 @@ class Attainment:
     goal_ids: tuple[str, ...] = attrs.field(converter=to_tuple, validator=tuple_of(str))
 
 
-# -- the review schedule ------------------------------------------------------------------------
-
-#: The rule parts a review schedule may use. Time-of-day parts are left out because reviews fall
-#: on days; DTSTART is left out because the plan's start is the schedule's start.
-_RULE_PARTS = (
-    "FREQ",
-    "INTERVAL",
-    "COUNT",
-    "UNTIL",
-    "BYDAY",
-    "BYMONTHDAY",
-    "BYMONTH",
-    "BYSETPOS",
-    "WKST",
-)
-_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
-_MAX_INTERVAL = 1000
-_FIELD = "review_schedule"
-#: Any date will do to check that dateutil reads a rule; the plan's start is used to expand it.
-_PARSE_START = dt.datetime(2000, 1, 1)
-#: The Gregorian calendar repeats every 400 years: 146,097 days, a whole number of weeks.
-_CYCLE_YEARS = 400
-
-
-@attrs.frozen
-class _Schedule:
-    """A parsed review schedule: the rule without UNTIL, and UNTIL as a date."""
-
-    rule: str
-    until: dt.date | None
-
-    def next_after(self, after: dt.date, start: dt.date, end: dt.date) -> dt.date | None:
-        """The first scheduled day strictly after ``after``, from ``start`` to ``end``."""
-        last = end if self.until is None else min(end, self.until)
-        if after >= last or start > last:
-            return None
-        # A rule that matches no day (the 30th of February) makes dateutil scan to the year 9999
-        # before it gives up, which takes seconds. Asked 400*k years later the same question
-        # has the same answer, shifted, and the scan then ends within 400 years.
-        years = _CYCLE_YEARS * ((dt.MAXYEAR - last.year) // _CYCLE_YEARS)
-        rule = rrulestr(self.rule, dtstart=_midnight(_shift(start, years)))
-        found = rule.after(_midnight(_shift(after, years)))
-        if found is None:
-            return None
-        day = _shift(found.date(), -years)
-        return day if day <= last else None
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time())
-
-
-def _shift(day: dt.date, years: int) -> dt.date:
-    # Safe for the 29th of February: 400 years on is a leap year too.
-    return day.replace(year=day.year + years)
-
-
-def _bad(why: str) -> ValidationError:
-    return ValidationError(_FIELD, why)
-
-
-def _numbers(name: str, value: str, low: int, high: int, *, signed: bool) -> None:
-    # At most 9 digits: int() refuses very long numbers with an error of its own.
-    pattern = r"[+-]?\d{1,9}" if signed else r"\d{1,9}"
-    for item in value.split(","):
-        if not re.fullmatch(pattern, item) or not low <= abs(int(item)) <= high:
-            sign = f"-{high}..-{low} or " if signed else ""
-            raise _bad(f"{name}={value} is out of range: each value must be {sign}{low}..{high}")
-
-
-def _rule_parts(body: str) -> dict[str, str]:
-    parts: dict[str, str] = {}
-    for item in body.upper().split(";"):
-        name, equals, value = item.partition("=")
-        if not equals or not value:
-            raise _bad(f"{item!r} is not a rule part of the form NAME=VALUE")
-        if name not in _RULE_PARTS:
-            raise _bad(
-                f"{name} is not supported in a review schedule; use {', '.join(_RULE_PARTS)}"
-            )
-        if name in parts:
-            raise _bad(f"{name} is given twice")
-        parts[name] = value
-    return parts
-
-
-def _check_parts(parts: Mapping[str, str]) -> None:
-    if parts.get("FREQ") not in _FREQUENCIES:
-        raise _bad("needs FREQ set to DAILY, WEEKLY, MONTHLY or YEARLY (reviews fall on days)")
-    if "INTERVAL" in parts:
-        _numbers("INTERVAL", parts["INTERVAL"], 1, _MAX_INTERVAL, signed=False)
-    if "COUNT" in parts:
-        _numbers("COUNT", parts["COUNT"], 1, 10**6, signed=False)
-    if "BYMONTH" in parts:
-        _numbers("BYMONTH", parts["BYMONTH"], 1, 12, signed=False)
-    if "BYMONTHDAY" in parts:
-        _numbers("BYMONTHDAY", parts["BYMONTHDAY"], 1, 31, signed=True)
-    if "COUNT" in parts and "UNTIL" in parts:
-        # RFC 5545 3.3.10: they MUST NOT both occur (and dateutil warns about it).
-        raise _bad("give COUNT or UNTIL, not both")
-
-
-def _until(value: str) -> dt.date:
-    # RFC 5545: with a date as DTSTART (the plan's start), UNTIL is a date too.
-    if re.fullmatch(r"\d{8}", value):
-        try:
-            return dt.datetime.strptime(value, "%Y%m%d").date()
-        except ValueError:
-            pass
-    raise _bad(f"UNTIL={value} is not a date such as 20261231")
-
-
-@functools.lru_cache(maxsize=256)
-def _schedule(value: str) -> _Schedule:
-    """Parse a review schedule, or raise ValidationError saying what is wrong with it."""
-    body = value.strip()
-    if body.upper().startswith("RRULE:"):
-        body = body[len("RRULE:") :]
-    if not body or re.search(r"[\s:]", body):
-        raise _bad(
-            f"{value!r} is not one recurrence rule such as 'FREQ=WEEKLY;INTERVAL=4'"
-            " (the plan's start is its DTSTART)"
-        )
-    parts = _rule_parts(body)
-    _check_parts(parts)
-    until = _until(parts.pop("UNTIL")) if "UNTIL" in parts else None
-    # The week starts on Monday, as RFC 5545 says, whatever the calendar module was told.
-    parts.setdefault("WKST", "MO")
-    rule = ";".join(f"{name}={part}" for name, part in parts.items())
-    try:
-        rrulestr(rule, dtstart=_PARSE_START)
-    except (ValueError, KeyError, IndexError, TypeError) as error:
-        raise _bad(f"{value!r} is not a recurrence rule dateutil can read: {error}") from None
-    return _Schedule(rule, until)
-
-
-def _review_schedule(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if not isinstance(value, str):
-        raise ValidationError(
-            attribute.name, f"must be a recurrence rule string or None, not {value!r}"
-        )
-    _schedule(value)
-
-
 # -- field validators ---------------------------------------------------------------------------
 
 
@@ -397,7 +249,7 @@ class Plan(Aggregate):
     support: tuple[Support, ...] = attrs.field(
         default=(), converter=to_tuple, validator=tuple_of(Support)
     )
-    review_schedule: str | None = attrs.field(default=None, validator=_review_schedule)
+    review_schedule: str | None = attrs.field(default=None, validator=recurrence_rule)
     cycle_id: str | None = attrs.field(default=None, validator=optional_identifier)
     acknowledgement: Acknowledgement | None = attrs.field(
         default=None, validator=_optional(Acknowledgement)
@@ -433,7 +285,9 @@ class Plan(Aggregate):
         after = check_date("after", after)
         if self.review_schedule is None:
             return None
-        return _schedule(self.review_schedule).next_after(after, self.start, self.end)
+        return parse_rule(self.review_schedule, "review_schedule").next_after(
+            after, start=self.start, last=self.end
+        )
 
     @property
     def review_due(self) -> dt.date | None:

@@ -89,7 +89,13 @@ def path_to(lifecycle: Lifecycle, state: str) -> list[tuple[str, str]]:
 
 
 #: The driver modules, one per aggregate type; each defines exactly one Driver subclass.
-_MODULES = ("perfcore.testing.drivers.goal",)
+_MODULES = (
+    "perfcore.testing.drivers.evaluation",
+    "perfcore.testing.drivers.goal",
+    "perfcore.testing.drivers.job_description",
+    "perfcore.testing.drivers.plan",
+    "perfcore.testing.drivers.review_cycle",
+)
 
 
 def drivers() -> dict[str, Driver[Any]]:

@@ -1,0 +1,77 @@
+"""Write docs/lifecycle.md from the lifecycle tables, so the diagrams can never drift.
+
+Run ``python tools/render_lifecycles.py`` after changing a table; ``tests/docs`` fails while the
+committed page and the tables disagree.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import perfcore
+from perfcore.lifecycle import Lifecycle, lifecycle_of
+
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "lifecycle.md"
+
+ORDER = ("JobDescription", "Goal", "Plan", "Evaluation", "ReviewCycle")
+
+INTRO = """\
+# Lifecycles
+
+Every perfcore object moves through one lifecycle: a table of states and of the triggers that move
+it between them, each with the rule for who may fire it and the guards that must hold. The tables
+are data in the code (`perfcore.lifecycle_of(Goal)`); this page is generated from them by
+`tools/render_lifecycles.py`, and a test fails if the two ever disagree.
+
+A command is checked in this order, and a refusal changes nothing:
+
+1. the table: is the trigger possible from the current state? (`TransitionNotAllowed`, which lists
+   the triggers that are)
+2. the policy: may this actor fire it on this object? (`PermissionDenied`, naming the rule)
+3. the guards: do the business rules hold? (`GuardFailed`, naming the guard and saying why)
+
+The "who" column is the default policy; an organisation replaces any rule with
+`Policy.with_rules({("Goal", "approve"): rule})`. Anything without a rule is refused.
+"""
+
+
+def _section(lifecycle: Lifecycle) -> str:
+    lines = [
+        f"## {lifecycle.name}",
+        "",
+        "States: " + ", ".join(f"`{state}`" for state in lifecycle.states) + ".",
+        f"A new {lifecycle.name} starts in `{lifecycle.initial}`; "
+        f"created by {lifecycle.create_rule.description}.",
+        "",
+        "| trigger | from | to | who may | guards |",
+        "|---|---|---|---|---|",
+    ]
+    for step in lifecycle.steps:
+        guards = ", ".join(guard.name for guard in step.guards) or "none"
+        sources = ", ".join(f"`{source}`" for source in step.sources)
+        lines.append(
+            f"| `{step.trigger}` | {sources} | `{step.dest}` | {step.who.description} | {guards} |"
+        )
+    lines += ["", "```mermaid", lifecycle.to_mermaid().rstrip("\n"), "```", ""]
+    return "\n".join(lines)
+
+
+def render() -> str:
+    """The whole page, from the tables registered in perfcore."""
+    assert perfcore.__all__  # importing perfcore registers every lifecycle
+    names = [name for name in ORDER if _known(name)]
+    return INTRO + "\n" + "\n".join(_section(lifecycle_of(name)) for name in names)
+
+
+def _known(name: str) -> bool:
+    try:
+        lifecycle_of(name)
+    except perfcore.ValidationError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    PAGE.write_text(render(), encoding="utf-8")
+    sys.stdout.write(f"wrote {PAGE}\n")
