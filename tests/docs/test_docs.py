@@ -27,7 +27,8 @@ def test_lifecycle_page_is_generated_from_the_tables() -> None:
     spec = importlib.util.spec_from_file_location(
         "render_lifecycles", ROOT / "tools" / "render_lifecycles.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     renderer = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(renderer)
     committed = (ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8")
