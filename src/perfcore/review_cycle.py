@@ -17,8 +17,10 @@ Decisions the issue leaves open, made here:
   event payload cannot carry; the caller passes the policy in force to each command, as for every
   other aggregate.
 - **Starting needs a participant**: a cycle with nobody in it would pass every stage vacuously.
-- **Participants and dates change only while planned** (``edit``); there is no ``cancel``, since
-  every stage leads forward to ``closed``.
+- **Dates change only while planned** (``edit``); there is no ``cancel``, since every stage
+  leads forward to ``closed``. Once running, HR adds or removes participants one at a time with
+  a reason (``add_participant``, ``remove_participant``), so that a new hire joins and a leaver
+  no longer holds up a stage; the history keeps who was in the cycle when.
 - **A summary must be about this cycle**: one naming someone who is not a participant is refused
   (``ValidationError``), as it is most likely another cycle's.
 - **Who may**: HR creates a cycle and fires every trigger (deny by default for everyone else).
@@ -55,7 +57,7 @@ from typing import Any
 
 import attrs
 
-from perfcore._aggregate import Aggregate, Changes
+from perfcore._aggregate import Aggregate, Changes, check_reason
 from perfcore._validate import check_date, date, text, to_enum, to_tuple, tuple_of
 from perfcore.actor import Actor, Role
 from perfcore.cycle_status import (
@@ -317,6 +319,64 @@ class ReviewCycle(Aggregate):
         """Close the cycle, whatever its goals' outcomes (the report keeps them)."""
         return self._execute("close", by=by, at=at, reason=reason, policy=policy)
 
+    def add_participant(
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        participant: Participant,
+        reason: str,
+        policy: Policy | None = None,
+    ) -> ReviewCycle:
+        """Bring someone into a running cycle (a new hire, a transfer), saying why.
+
+        Raises:
+            GuardFailed: they are a participant already.
+        """
+        check_reason(reason, required=True)
+        if not isinstance(participant, Participant):
+            raise ValidationError(
+                "participant", f"must be a Participant, not {type(participant).__name__}"
+            )
+        return self._execute(
+            "add_participant",
+            by=by,
+            at=at,
+            reason=reason,
+            policy=policy,
+            args={"employee_id": participant.employee_id},
+            changes=lambda _cycle: Changes(append={"participants": (participant,)}),
+        )
+
+    def remove_participant(
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        employee_id: str,
+        reason: str,
+        policy: Policy | None = None,
+    ) -> ReviewCycle:
+        """Take someone out of a running cycle (they left, or moved to another cycle), saying
+        why, so that they no longer hold up its stages. The history keeps that they were in it.
+
+        Raises:
+            GuardFailed: they are not a participant, or they are the last one.
+        """
+        check_reason(reason, required=True)
+        if not isinstance(employee_id, str) or not employee_id.strip():
+            raise ValidationError("employee_id", f"must be a non-blank id, not {employee_id!r}")
+        remaining = tuple(p for p in self.participants if p.employee_id != employee_id)
+        return self._execute(
+            "remove_participant",
+            by=by,
+            at=at,
+            reason=reason,
+            policy=policy,
+            args={"employee_id": employee_id},
+            changes=lambda _cycle: Changes(set={"participants": remaining}),
+        )
+
     def _advance(
         self,
         trigger: str,
@@ -343,6 +403,25 @@ def _has_participants(cycle: ReviewCycle, _command: Command) -> str | None:
     if not cycle.participants:
         return "a cycle needs at least one participant before it starts"
     return None
+
+
+def _not_yet_in(cycle: ReviewCycle, command: Command) -> str | None:
+    employee_id = command.args["employee_id"]
+    if employee_id in cycle.employee_ids:
+        return f"{employee_id} is a participant already"
+    return None
+
+
+def _one_of_several(cycle: ReviewCycle, command: Command) -> str | None:
+    employee_id = command.args["employee_id"]
+    if employee_id not in cycle.employee_ids:
+        return f"{employee_id} is not a participant"
+    if len(cycle.participants) == 1:
+        return f"{employee_id} is the last participant; a cycle needs at least one"
+    return None
+
+
+_RUNNING = ("job_descriptions", "evaluations", "planning", "attainment")
 
 
 def _stage_done(stage: Stage) -> Guard:
@@ -396,6 +475,26 @@ LIFECYCLE = Lifecycle(
             guards=[_stage_done(Stage.PLANNING)],
         ),
         Step(trigger="close", sources=["attainment"], dest="closed", who=_hr),
+        *(
+            Step(
+                trigger="add_participant",
+                sources=[state],
+                dest=state,
+                who=_hr,
+                guards=[Guard("not a participant yet", _not_yet_in)],
+            )
+            for state in _RUNNING
+        ),
+        *(
+            Step(
+                trigger="remove_participant",
+                sources=[state],
+                dest=state,
+                who=_hr,
+                guards=[Guard("one of several participants", _one_of_several)],
+            )
+            for state in _RUNNING
+        ),
     ],
 )
 ReviewCycle.lifecycle = LIFECYCLE

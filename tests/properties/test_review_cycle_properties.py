@@ -179,6 +179,12 @@ def _arguments(data: st.DataObject, trigger: str, cycle: ReviewCycle) -> dict[st
         # Mostly a summary that lets the cycle on, so that walks get to the later stages.
         summaries = st.one_of(st.just(ready), st.just(ready), statuses(cycle.participants))
         return {"status": data.draw(summaries, label="status")}
+    if trigger == "add_participant":
+        joiner = data.draw(st.sampled_from(EMPLOYEES[:3]), label="joiner")
+        return {"participant": Participant(employee_id=joiner), "reason": "joined"}
+    if trigger == "remove_participant":
+        leaver = data.draw(st.sampled_from(EMPLOYEES[:3]), label="leaver")
+        return {"employee_id": leaver, "reason": "left"}
     return {}
 
 

@@ -133,6 +133,11 @@ def test_the_table_is_the_issues() -> None:
         ("begin_planning", "evaluations", "planning"),
         ("begin_attainment", "planning", "attainment"),
         ("close", "attainment", "closed"),
+        *(
+            (trigger, state, state)
+            for trigger in ("add_participant", "remove_participant")
+            for state in ("job_descriptions", "evaluations", "planning", "attainment")
+        ),
     )
     assert lifecycle.terminal_states == ("closed",)
 
@@ -624,3 +629,47 @@ def test_a_whole_cycle_replays_and_round_trips_to_the_same_object() -> None:
     assert [event.version for event in cycle.history] == list(range(1, 8))
     assert ReviewCycle.replay(cycle.history) == cycle
     assert from_envelope(to_envelope(cycle)) == cycle
+
+
+def test_participants_join_and_leave_a_running_cycle_with_a_reason() -> None:
+    from perfcore.testing.drivers import driver_for
+    from perfcore.testing.drivers.review_cycle import HR as HANA
+    from perfcore.testing.drivers.review_cycle import ready_status
+
+    cycle = driver_for(ReviewCycle).reach("job_descriptions")
+    at = cycle.history[-1].at
+    joiner = Participant(employee_id="dee", manager_id="ben")
+    with pytest.raises(ValidationError, match="reason"):
+        cycle.add_participant(by=HANA, at=at, participant=joiner, reason="")
+    grown = cycle.add_participant(by=HANA, at=at, participant=joiner, reason="new hire")
+    assert grown.employee_ids == ("ana", "ben", "cy", "dee")
+    assert grown.history[-1].payload == {
+        "append": {"participants": [{"employee_id": "dee", "manager_id": "ben"}]}
+    }
+    with pytest.raises(GuardFailed, match="dee is a participant already"):
+        grown.add_participant(by=HANA, at=at, participant=joiner, reason="again")
+    # Someone who left no longer holds the stage up.
+    without_cy = ready_status(["ana", "ben", "dee"])
+    with pytest.raises(ValidationError):
+        grown.begin_evaluations(by=HANA, at=at, status=ready_status(["ana", "ben", "cy", "x"]))
+    shrunk = grown.remove_participant(by=HANA, at=at, employee_id="cy", reason="left the company")
+    assert shrunk.begin_evaluations(by=HANA, at=at, status=without_cy).state == "evaluations"
+    with pytest.raises(GuardFailed, match="cy is not a participant"):
+        shrunk.remove_participant(by=HANA, at=at, employee_id="cy", reason="twice")
+    assert ReviewCycle.replay(shrunk.history) == shrunk
+
+
+def test_the_last_participant_stays() -> None:
+    from perfcore.testing.drivers import driver_for
+    from perfcore.testing.drivers.review_cycle import HR as HANA
+
+    cycle = driver_for(ReviewCycle).reach("evaluations")
+    at = cycle.history[-1].at
+    for employee in ("ana", "ben"):
+        cycle = cycle.remove_participant(by=HANA, at=at, employee_id=employee, reason="moved")
+    with pytest.raises(GuardFailed, match="cy is the last participant"):
+        cycle.remove_participant(by=HANA, at=at, employee_id="cy", reason="moved")
+    with pytest.raises(TransitionNotAllowed):
+        driver_for(ReviewCycle).create().remove_participant(
+            by=HANA, at=at, employee_id="ana", reason="not running"
+        )

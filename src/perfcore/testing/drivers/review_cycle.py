@@ -78,7 +78,8 @@ def ready_status(employee_ids: Iterable[str]) -> CycleStatus:
 
 
 class ReviewCycleDriver(Driver[ReviewCycle]):
-    """Drives the 2026 cycle, yearly on 1 January, with :data:`READY` as every advance's summary."""
+    """Drives the 2026 cycle, yearly on 1 January, with :data:`READY` (or, once participants
+    change, :func:`ready_status` of them) as every advance's summary."""
 
     kind = ReviewCycle
 
@@ -100,12 +101,21 @@ class ReviewCycleDriver(Driver[ReviewCycle]):
             return obj.edit(by=HR, at=at, name=f"{EPOCH.year} annual reviews")
         if trigger == "start":
             return obj.start(by=HR, at=at)
+        ready = READY if obj.participants == PARTICIPANTS else ready_status(obj.employee_ids)
         if trigger == "begin_evaluations":
-            return obj.begin_evaluations(by=HR, at=at, status=READY)
+            return obj.begin_evaluations(by=HR, at=at, status=ready)
         if trigger == "begin_planning":
-            return obj.begin_planning(by=HR, at=at, status=READY)
+            return obj.begin_planning(by=HR, at=at, status=ready)
         if trigger == "begin_attainment":
-            return obj.begin_attainment(by=HR, at=at, status=READY)
+            return obj.begin_attainment(by=HR, at=at, status=ready)
+        if trigger == "add_participant":
+            joiner = Participant(employee_id=f"joiner-{obj.version}", manager_id="ben")
+            return obj.add_participant(by=HR, at=at, participant=joiner, reason="a new hire")
+        if trigger == "remove_participant":
+            if self.allows(obj, trigger) and len(obj.participants) < 2:
+                obj = self.fire(obj, "add_participant")
+            leaver = obj.employee_ids[-1] if obj.employee_ids else "nobody"
+            return obj.remove_participant(by=HR, at=at, employee_id=leaver, reason="left")
         if trigger == "close":
             return obj.close(by=HR, at=at)
         raise ValueError(f"ReviewCycle has no trigger {trigger!r}")
