@@ -6,6 +6,7 @@ notification are ports the caller supplies (see :mod:`perfcore.ports`).
 """
 
 from perfcore.actor import Actor, Role
+from perfcore.audit import AuditAnchor, AuditProblem, AuditReport, verify_audit_log
 from perfcore.cycle_status import (
     Blocker,
     BlockReason,
@@ -26,6 +27,7 @@ from perfcore.cycle_status import (
 from perfcore.errors import (
     ConcurrencyError,
     GuardFailed,
+    IdempotencyConflict,
     NotFound,
     PerfcoreError,
     PermissionDenied,
@@ -77,9 +79,21 @@ from perfcore.policy import (
     Policy,
     ScoreWeights,
 )
+from perfcore.ports import (
+    AuditEntry,
+    Clock,
+    IdFactory,
+    Notification,
+    Notifier,
+    Store,
+    SystemClock,
+    UnitOfWork,
+    UuidIds,
+)
 from perfcore.records import Acknowledgement
 from perfcore.review_cycle import ReviewCycle, ReviewCycleState
 from perfcore.rules import Rule
+from perfcore.services import Perfcore
 
 __version__ = "0.1.0"
 
@@ -90,10 +104,15 @@ __all__ = [
     "Approver",
     "ApproverKind",
     "Attainment",
+    "AuditAnchor",
+    "AuditEntry",
+    "AuditProblem",
+    "AuditReport",
     "Blocker",
     "BlockReason",
     "CalibrationNote",
     "CheckIn",
+    "Clock",
     "ConcurrencyError",
     "Criterion",
     "CriterionSnapshot",
@@ -118,16 +137,21 @@ __all__ = [
     "GoalState",
     "Guard",
     "GuardFailed",
+    "IdempotencyConflict",
+    "IdFactory",
     "JobDescription",
     "JobDescriptionRef",
     "JobDescriptionState",
     "Lifecycle",
     "lifecycle_of",
     "NotFound",
+    "Notification",
+    "Notifier",
     "Objective",
     "Participant",
     "ParticipantProgress",
     "ParticipantStatus",
+    "Perfcore",
     "PerfcoreError",
     "PermissionDenied",
     "Plan",
@@ -152,8 +176,13 @@ __all__ = [
     "Standing",
     "Step",
     "StorageError",
+    "Store",
     "Support",
     "SupportKind",
+    "SystemClock",
     "TransitionNotAllowed",
+    "UnitOfWork",
+    "UuidIds",
     "ValidationError",
+    "verify_audit_log",
 ]

@@ -7,10 +7,15 @@ HR user can read (``str(error)``) and as attributes a program can act on.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from perfcore.ports import IdempotencyRecord
 
 __all__ = [
     "ConcurrencyError",
     "GuardFailed",
+    "IdempotencyConflict",
     "NotFound",
     "PerfcoreError",
     "PermissionDenied",
@@ -163,4 +168,23 @@ class ConcurrencyError(StorageError):
         super().__init__(
             f"{aggregate_type} {aggregate_id!r} changed since it was loaded: the save started"
             f" from version {expected_version} but {stored} is stored; reload and try again"
+        )
+
+
+class IdempotencyConflict(ValidationError):
+    """An idempotency key was used again for another command or other arguments; nothing was
+    changed. Use a new key for a new request.
+
+    Attributes:
+        key: the key.
+        first: the record of the command the key was first used for.
+    """
+
+    def __init__(self, key: str, first: IdempotencyRecord) -> None:
+        self.key = key
+        self.first = first
+        super().__init__(
+            "idempotency_key",
+            f"{key!r} was first used for another command or other arguments (on"
+            f" {first.aggregate_type} {first.aggregate_id!r}); use a new key for a new request",
         )

@@ -1,0 +1,8 @@
+"""Stores that implement :mod:`perfcore.ports`.
+
+- :mod:`perfcore.adapters.memory`: :class:`~perfcore.adapters.memory.MemoryStore`, the reference;
+  dict-based, thread-safe within one process, gone when the process ends.
+- :mod:`perfcore.adapters.sqlite`: a file (or ``:memory:``) database, safe for several processes.
+
+Both pass the same behaviour tests; see ``docs/storage.md`` for how to write another.
+"""

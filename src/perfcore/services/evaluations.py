@@ -1,0 +1,260 @@
+"""The Evaluation service: scheduling against a stored job description, reviews, feedback,
+calibration, and the result.
+
+Opening an evaluation notifies its subject; asking a reviewer for feedback notifies them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from perfcore.actor import Actor
+from perfcore.evaluation import Evaluation, Rating, RatingScale, Relationship, Score
+from perfcore.job_description import JobDescription
+from perfcore.services._base import AggregateService
+from perfcore.services._runner import Session
+
+__all__ = ["EvaluationService"]
+
+
+class EvaluationService(AggregateService[Evaluation]):
+    """Evaluations: schedule, open, self review, feedback, manager review, calibrate,
+    finalize, acknowledge or dispute."""
+
+    kind = Evaluation
+
+    def create(
+        self,
+        *,
+        by: Actor,
+        subject_id: str,
+        evaluator_id: str,
+        job_description_id: str,
+        period_start: dt.date,
+        period_end: dt.date,
+        job_description_number: int | None = None,
+        criteria: Mapping[str, Score] | Sequence[Any] | None = None,
+        scale: RatingScale | None = None,
+        subject_is_manager: bool = False,
+        cycle_id: str | None = None,
+        id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Evaluation:
+        """Schedule an evaluation (see :meth:`perfcore.evaluation.Evaluation.create`).
+
+        The job description's number and criteria are taken from the stored description
+        unless given.
+
+        Raises:
+            NotFound: they are not given, and no such job description is stored.
+        """
+
+        def work(session: Session) -> Evaluation:
+            number, snapshot = job_description_number, criteria
+            if number is None or snapshot is None:
+                jd = session.load(JobDescription, job_description_id)
+                number = jd.number if number is None else number
+                snapshot = jd.criteria if snapshot is None else snapshot
+            new_id = id if id is not None else session.new_id("Evaluation")
+            evaluation = Evaluation.create(
+                id=new_id, by=by, at=session.at, subject_id=subject_id,
+                evaluator_id=evaluator_id, job_description_id=job_description_id,
+                job_description_number=number, criteria=snapshot, period_start=period_start,
+                period_end=period_end, scale=scale, subject_is_manager=subject_is_manager,
+                cycle_id=cycle_id, policy=session.policy,
+            )  # fmt: skip
+            return session.changed(evaluation)
+
+        args = {
+            "id": id,
+            "by": by,
+            "subject_id": subject_id,
+            "evaluator_id": evaluator_id,
+            "job_description_id": job_description_id,
+            "job_description_number": job_description_number,
+            "criteria": _plain(criteria),
+            "period_start": period_start,
+            "period_end": period_end,
+            "scale": scale,
+            "subject_is_manager": subject_is_manager,
+            "cycle_id": cycle_id,
+        }
+        return self._run("create", args, work, idempotency_key)
+
+    def open(
+        self, evaluation_id: str, *, by: Actor, idempotency_key: str | None = None
+    ) -> Evaluation:
+        """Open the evaluation for the self review; the subject is notified."""
+        return self._fire(evaluation_id, "open", by=by, idempotency_key=idempotency_key)
+
+    def submit_self_review(
+        self,
+        evaluation_id: str,
+        *,
+        by: Actor,
+        ratings: Sequence[Rating],
+        idempotency_key: str | None = None,
+    ) -> Evaluation:
+        """Record the subject's own ratings."""
+        return self._fire(
+            evaluation_id,
+            "submit_self_review",
+            by=by,
+            ratings=list(ratings),
+            idempotency_key=idempotency_key,
+        )
+
+    def skip_self_review(
+        self, evaluation_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
+    ) -> Evaluation:
+        """Go on to the manager review without a self review, saying why."""
+        return self._fire(
+            evaluation_id, "skip_self_review", by=by, reason=reason, idempotency_key=idempotency_key
+        )
+
+    def request_feedback(
+        self,
+        evaluation_id: str,
+        *,
+        by: Actor,
+        reviewer_id: str,
+        relationship: Relationship | str,
+        idempotency_key: str | None = None,
+    ) -> Evaluation:
+        """Ask a reviewer for feedback; the reviewer is notified."""
+        return self._fire(
+            evaluation_id,
+            "request_feedback",
+            by=by,
+            reviewer_id=reviewer_id,
+            relationship=relationship,
+            idempotency_key=idempotency_key,
+        )
+
+    def give_feedback(
+        self,
+        evaluation_id: str,
+        *,
+        by: Actor,
+        scores: Mapping[str, Score],
+        comment: str = "",
+        idempotency_key: str | None = None,
+    ) -> Evaluation:
+        """Record a requested reviewer's feedback."""
+        return self._fire(
+            evaluation_id,
+            "give_feedback",
+            by=by,
+            scores=dict(scores),
+            comment=comment,
+            idempotency_key=idempotency_key,
+        )
+
+    def decline_feedback(
+        self, evaluation_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
+    ) -> Evaluation:
+        """Record that a requested reviewer will not give feedback, and why."""
+        return self._fire(
+            evaluation_id, "decline_feedback", by=by, reason=reason, idempotency_key=idempotency_key
+        )
+
+    def waive_feedback(
+        self, evaluation_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
+    ) -> Evaluation:
+        """Let the manager review go ahead without the feedback minimum (HR), saying why."""
+        return self._fire(
+            evaluation_id, "waive_feedback", by=by, reason=reason, idempotency_key=idempotency_key
+        )
+
+    def submit_manager_review(
+        self,
+        evaluation_id: str,
+        *,
+        by: Actor,
+        ratings: Sequence[Rating],
+        idempotency_key: str | None = None,
+    ) -> Evaluation:
+        """Record the evaluator's ratings, each with evidence."""
+        return self._fire(
+            evaluation_id,
+            "submit_manager_review",
+            by=by,
+            ratings=list(ratings),
+            idempotency_key=idempotency_key,
+        )
+
+    def calibrate(
+        self,
+        evaluation_id: str,
+        *,
+        by: Actor,
+        criterion: str,
+        score: Score | None,
+        reason: str,
+        idempotency_key: str | None = None,
+    ) -> Evaluation:
+        """Note HR's calibration of one criterion (``score=None`` keeps it)."""
+        return self._fire(
+            evaluation_id,
+            "calibrate",
+            by=by,
+            criterion=criterion,
+            score=score,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+
+    def finalize(
+        self, evaluation_id: str, *, by: Actor, idempotency_key: str | None = None
+    ) -> Evaluation:
+        """Make the result final, with the policy's score weights."""
+        return self._fire(evaluation_id, "finalize", by=by, idempotency_key=idempotency_key)
+
+    def acknowledge(
+        self,
+        evaluation_id: str,
+        *,
+        by: Actor,
+        comment: str = "",
+        idempotency_key: str | None = None,
+    ) -> Evaluation:
+        """The subject acknowledges the final result."""
+        return self._fire(
+            evaluation_id, "acknowledge", by=by, comment=comment, idempotency_key=idempotency_key
+        )
+
+    def dispute(
+        self, evaluation_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
+    ) -> Evaluation:
+        """The subject disputes the final result, saying why."""
+        return self._fire(
+            evaluation_id, "dispute", by=by, reason=reason, idempotency_key=idempotency_key
+        )
+
+    def resolve_dispute(
+        self,
+        evaluation_id: str,
+        *,
+        by: Actor,
+        resolution: str,
+        reopen: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Evaluation:
+        """Resolve the dispute: keep the result, or reopen it for calibration."""
+        return self._fire(
+            evaluation_id,
+            "resolve_dispute",
+            by=by,
+            resolution=resolution,
+            reopen=reopen,
+            idempotency_key=idempotency_key,
+        )
+
+
+def _plain(criteria: Mapping[str, Score] | Sequence[Any] | None) -> object:
+    """Criteria as fingerprintable data (objects with a name and a weight become pairs)."""
+    if criteria is None or isinstance(criteria, Mapping):
+        return criteria
+    return [[getattr(item, "name", item), getattr(item, "weight", None)] for item in criteria]

@@ -1,0 +1,138 @@
+"""The Goal service: every command of a goal's lifecycle, each in one unit of work.
+
+>>> import datetime as dt
+>>> from perfcore import Actor
+>>> from perfcore.adapters.memory import MemoryStore
+>>> from perfcore.services import Perfcore
+>>> pc = Perfcore(MemoryStore())
+>>> ana, ben = Actor(id="ana"), Actor(id="ben", roles={"manager"})
+>>> goal = pc.goals.create(by=ana, id="g1", owner_id="ana", manager_id="ben",
+...     title="Faster replies", metric="median first reply", baseline=8, target=2,
+...     direction="decrease", start=dt.date(2026, 1, 5), due=dt.date(2026, 6, 30))
+>>> goal = pc.goals.propose("g1", by=ana)
+>>> pc.goals.approve("g1", by=ben, idempotency_key="req-1").state
+<GoalState.ACTIVE: 'active'>
+>>> pc.goals.approve("g1", by=ben, idempotency_key="req-1").version   # the same answer again
+3
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from perfcore.actor import Actor
+from perfcore.goal import Direction, Goal
+from perfcore.services._base import AggregateService
+
+__all__ = ["GoalService"]
+
+Number = Decimal | int | str
+
+
+class GoalService(AggregateService[Goal]):
+    """Goals: draft, propose, approve, check in, achieve, miss, cancel."""
+
+    kind = Goal
+
+    def create(
+        self,
+        *,
+        by: Actor,
+        owner_id: str,
+        manager_id: str,
+        baseline: Number,
+        target: Number,
+        start: dt.date,
+        due: dt.date,
+        title: str = "",
+        description: str = "",
+        metric: str = "",
+        unit: str = "",
+        direction: Direction | str = Direction.INCREASE,
+        weight: Number = 1,
+        parent_goal_id: str | None = None,
+        id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Goal:
+        """Draft a goal (see :meth:`perfcore.goal.Goal.create`); ``id`` defaults to a new one."""
+        fields = {
+            "owner_id": owner_id,
+            "manager_id": manager_id,
+            "baseline": baseline,
+            "target": target,
+            "start": start,
+            "due": due,
+            "title": title,
+            "description": description,
+            "metric": metric,
+            "unit": unit,
+            "direction": direction,
+            "weight": weight,
+            "parent_goal_id": parent_goal_id,
+        }
+        return self._create(id=id, by=by, fields=fields, idempotency_key=idempotency_key)
+
+    def edit(
+        self, goal_id: str, *, by: Actor, idempotency_key: str | None = None, **fields: Any
+    ) -> Goal:
+        """Change a draft's fields (see :meth:`perfcore.goal.Goal.edit`)."""
+        return self._fire(goal_id, "edit", by=by, idempotency_key=idempotency_key, **fields)
+
+    def propose(self, goal_id: str, *, by: Actor, idempotency_key: str | None = None) -> Goal:
+        """Put the draft to the manager."""
+        return self._fire(goal_id, "propose", by=by, idempotency_key=idempotency_key)
+
+    def request_changes(
+        self, goal_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
+    ) -> Goal:
+        """Send a proposed goal back to draft, saying what should change."""
+        return self._fire(
+            goal_id, "request_changes", by=by, reason=reason, idempotency_key=idempotency_key
+        )
+
+    def approve(
+        self, goal_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+    ) -> Goal:
+        """Approve a proposed goal (the owner's manager or HR, never the owner)."""
+        return self._fire(goal_id, "approve", by=by, reason=reason, idempotency_key=idempotency_key)
+
+    def check_in(
+        self,
+        goal_id: str,
+        *,
+        by: Actor,
+        on: dt.date,
+        value: Number,
+        note: str = "",
+        idempotency_key: str | None = None,
+    ) -> Goal:
+        """Record the metric's value on day ``on``."""
+        return self._fire(
+            goal_id,
+            "check_in",
+            by=by,
+            on=on,
+            value=value,
+            note=note,
+            idempotency_key=idempotency_key,
+        )
+
+    def achieve(
+        self, goal_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+    ) -> Goal:
+        """Mark the goal achieved (its latest value meets the target)."""
+        return self._fire(goal_id, "achieve", by=by, reason=reason, idempotency_key=idempotency_key)
+
+    def miss(
+        self, goal_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+    ) -> Goal:
+        """Mark the goal missed (due, and the target not met)."""
+        return self._fire(goal_id, "miss", by=by, reason=reason, idempotency_key=idempotency_key)
+
+    def cancel(
+        self, goal_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
+    ) -> Goal:
+        """Cancel the goal, saying why."""
+        return self._fire(goal_id, "cancel", by=by, reason=reason, idempotency_key=idempotency_key)

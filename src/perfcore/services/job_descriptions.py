@@ -1,0 +1,193 @@
+"""The JobDescription service: drafting, feedback, endorsement, and publishing within a lineage.
+
+Publishing number n+1 of a lineage supersedes the published number n in the same unit of work:
+both change, or neither does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from perfcore.actor import Actor
+from perfcore.errors import GuardFailed
+from perfcore.job_description import Criterion, JobDescription, JobDescriptionState
+from perfcore.services._base import AggregateService
+from perfcore.services._runner import Session
+
+__all__ = ["JobDescriptionService"]
+
+
+class JobDescriptionService(AggregateService[JobDescription]):
+    """Job descriptions: draft, feedback, endorse, publish (superseding), retire."""
+
+    kind = JobDescription
+
+    def create(
+        self,
+        *,
+        by: Actor,
+        title: str,
+        department: str,
+        employee_id: str | None = None,
+        author_id: str | None = None,
+        responsibilities: Sequence[str] = (),
+        criteria: Sequence[Criterion] = (),
+        audience: Collection[str] = frozenset(),
+        reason: str = "",
+        id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> JobDescription:
+        """Draft number 1 of a new lineage (see :meth:`JobDescription.create`)."""
+        fields = {
+            "title": title,
+            "department": department,
+            "employee_id": employee_id,
+            "author_id": author_id,
+            "responsibilities": tuple(responsibilities),
+            "criteria": tuple(criteria),
+            "audience": frozenset(audience),
+            "reason": reason,
+        }
+        return self._create(id=id, by=by, fields=fields, idempotency_key=idempotency_key)
+
+    def new_version(
+        self,
+        jd_id: str,
+        *,
+        by: Actor,
+        author_id: str | None = None,
+        reason: str = "",
+        id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> JobDescription:
+        """Draft the next number of ``jd_id``'s lineage, with its content.
+
+        Raises:
+            GuardFailed: ``jd_id`` is not the newest number of its lineage (a later one exists:
+                draft from that one).
+        """
+
+        def work(session: Session) -> JobDescription:
+            source = session.load(JobDescription, jd_id)
+            _check_newest(session, source, "new_version")
+            new_id = id if id is not None else session.new_id("JobDescription")
+            draft = source.new_version(
+                id=new_id, by=by, at=session.at, author_id=author_id, reason=reason,
+                policy=session.policy,
+            )  # fmt: skip
+            return session.changed(draft)
+
+        args = {"jd_id": jd_id, "by": by, "author_id": author_id, "reason": reason, "id": id}
+        return self._run("new_version", args, work, idempotency_key)
+
+    def edit(
+        self, jd_id: str, *, by: Actor, idempotency_key: str | None = None, **fields: Any
+    ) -> JobDescription:
+        """Change a draft's content (see :meth:`JobDescription.edit`)."""
+        return self._fire(jd_id, "edit", by=by, idempotency_key=idempotency_key, **fields)
+
+    def open_feedback(
+        self, jd_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+    ) -> JobDescription:
+        """Invite the audience to give feedback; each member is notified."""
+        return self._fire(
+            jd_id, "open_feedback", by=by, reason=reason, idempotency_key=idempotency_key
+        )
+
+    def give_feedback(
+        self,
+        jd_id: str,
+        *,
+        by: Actor,
+        supports: bool,
+        comment: str = "",
+        idempotency_key: str | None = None,
+    ) -> JobDescription:
+        """Record an audience member's view (a later one replaces theirs)."""
+        return self._fire(
+            jd_id,
+            "give_feedback",
+            by=by,
+            supports=supports,
+            comment=comment,
+            idempotency_key=idempotency_key,
+        )
+
+    def endorse(
+        self, jd_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+    ) -> JobDescription:
+        """Endorse the description, under the endorsement numbers of the service's policy."""
+        return self._fire(jd_id, "endorse", by=by, reason=reason, idempotency_key=idempotency_key)
+
+    def revise(
+        self, jd_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
+    ) -> JobDescription:
+        """Take the description back to draft, saying what must change."""
+        return self._fire(jd_id, "revise", by=by, reason=reason, idempotency_key=idempotency_key)
+
+    def publish(
+        self, jd_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+    ) -> JobDescription:
+        """Publish the endorsed description and supersede the published one of its lineage,
+        together.
+
+        Raises:
+            GuardFailed: a later number of the lineage is published already.
+            PermissionDenied: ``by`` may not publish this one, or supersede the other.
+        """
+
+        def work(session: Session) -> JobDescription:
+            jd = session.load(JobDescription, jd_id)
+            published = jd.publish(by=by, at=session.at, reason=reason, policy=session.policy)
+            _check_newest(session, jd, "publish", published_only=True)
+            session.changed(published)
+            for old in _published(session, jd):
+                why = f"superseded by number {jd.number} ({jd.id})"
+                session.changed(
+                    old.supersede(by=by, at=session.at, reason=why, policy=session.policy)
+                )
+            return published
+
+        args = {"jd_id": jd_id, "by": by, "reason": reason}
+        return self._run("publish", args, work, idempotency_key)
+
+    def supersede(
+        self, jd_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+    ) -> JobDescription:
+        """Mark a published description as replaced (publishing its successor does this)."""
+        return self._fire(jd_id, "supersede", by=by, reason=reason, idempotency_key=idempotency_key)
+
+    def retire(
+        self, jd_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+    ) -> JobDescription:
+        """Withdraw the published description with no successor."""
+        return self._fire(jd_id, "retire", by=by, reason=reason, idempotency_key=idempotency_key)
+
+
+def _published(session: Session, jd: JobDescription) -> list[JobDescription]:
+    """The other published numbers of ``jd``'s lineage, as this command sees them."""
+    lineage = session.uow.job_descriptions.by_lineage(jd.lineage_id)
+    return [
+        session.load(JobDescription, other.id)
+        for other in lineage
+        if other.id != jd.id and other.state is JobDescriptionState.PUBLISHED
+    ]
+
+
+def _check_newest(
+    session: Session, jd: JobDescription, trigger: str, *, published_only: bool = False
+) -> None:
+    """Refuse to act on ``jd`` when a later number of its lineage exists (or is published)."""
+    for other in session.uow.job_descriptions.by_lineage(jd.lineage_id):
+        later = other.number > jd.number
+        if later and (not published_only or other.state is JobDescriptionState.PUBLISHED):
+            what = "is published" if published_only else "exists"
+            raise GuardFailed(
+                "JobDescription",
+                jd.id,
+                str(jd.state),
+                trigger,
+                "newest number of its lineage",
+                f"number {other.number} ({other.id}) of this lineage {what} already",
+            )

@@ -1,0 +1,149 @@
+"""The Plan service: drafting, approval, acknowledgement, reviews, and attainment.
+
+Attaining a plan reads its goals from storage in the same unit of work and passes their states
+to the plan, so that a plan is attained only while every one of its goals is achieved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+
+from perfcore.actor import Actor
+from perfcore.goal import Goal, GoalState
+from perfcore.plan import Approver, Objective, Plan, PlanKind, Support
+from perfcore.services._base import AggregateService
+from perfcore.services._runner import Session
+
+__all__ = ["PlanService"]
+
+
+class PlanService(AggregateService[Plan]):
+    """Plans: draft, submit, approve, acknowledge, review, attain, close, cancel."""
+
+    kind = Plan
+
+    def create(
+        self,
+        *,
+        by: Actor,
+        kind: PlanKind | str,
+        subject_id: str,
+        author_id: str,
+        start: dt.date,
+        end: dt.date,
+        team_member_ids: Collection[str] = frozenset(),
+        approver: Approver | None = None,
+        objectives: Sequence[Objective] = (),
+        support: Sequence[Support] = (),
+        review_schedule: str | None = None,
+        cycle_id: str | None = None,
+        id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Plan:
+        """Draft a plan (see :meth:`perfcore.plan.Plan.create`)."""
+        fields = {
+            "kind": kind,
+            "subject_id": subject_id,
+            "author_id": author_id,
+            "start": start,
+            "end": end,
+            "team_member_ids": frozenset(team_member_ids),
+            "approver": approver,
+            "objectives": tuple(objectives),
+            "support": tuple(support),
+            "review_schedule": review_schedule,
+            "cycle_id": cycle_id,
+        }
+        return self._create(id=id, by=by, fields=fields, idempotency_key=idempotency_key)
+
+    def edit(
+        self, plan_id: str, *, by: Actor, idempotency_key: str | None = None, **fields: object
+    ) -> Plan:
+        """Change a draft (see :meth:`perfcore.plan.Plan.edit`)."""
+        return self._fire(plan_id, "edit", by=by, idempotency_key=idempotency_key, **fields)
+
+    def submit(self, plan_id: str, *, by: Actor, idempotency_key: str | None = None) -> Plan:
+        """Put the draft to its approver."""
+        return self._fire(plan_id, "submit", by=by, idempotency_key=idempotency_key)
+
+    def request_changes(
+        self, plan_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
+    ) -> Plan:
+        """Send a submitted plan back to draft, saying what should change."""
+        return self._fire(
+            plan_id, "request_changes", by=by, reason=reason, idempotency_key=idempotency_key
+        )
+
+    def approve(
+        self, plan_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+    ) -> Plan:
+        """Approve a submitted plan (its approver, never its author)."""
+        return self._fire(plan_id, "approve", by=by, reason=reason, idempotency_key=idempotency_key)
+
+    def acknowledge(self, plan_id: str, *, by: Actor, idempotency_key: str | None = None) -> Plan:
+        """The employee acknowledges the approved plan, which becomes active."""
+        return self._fire(plan_id, "acknowledge", by=by, idempotency_key=idempotency_key)
+
+    def start_review(self, plan_id: str, *, by: Actor, idempotency_key: str | None = None) -> Plan:
+        """Start the review that is due."""
+        return self._fire(plan_id, "start_review", by=by, idempotency_key=idempotency_key)
+
+    def conclude_review(
+        self,
+        plan_id: str,
+        *,
+        by: Actor,
+        notes: str,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        idempotency_key: str | None = None,
+    ) -> Plan:
+        """Conclude the review with notes (the start and end may move)."""
+        return self._fire(
+            plan_id,
+            "conclude_review",
+            by=by,
+            notes=notes,
+            start=start,
+            end=end,
+            idempotency_key=idempotency_key,
+        )
+
+    def revise(
+        self, plan_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
+    ) -> Plan:
+        """Take a plan under review back to draft so that its objectives can change."""
+        return self._fire(plan_id, "revise", by=by, reason=reason, idempotency_key=idempotency_key)
+
+    def attain(self, plan_id: str, *, by: Actor, idempotency_key: str | None = None) -> Plan:
+        """Record that the plan was attained, checking its goals' stored states; its author and
+        approver are notified.
+
+        Raises:
+            GuardFailed: a goal is not achieved, or is not stored.
+        """
+
+        def work(session: Session) -> Plan:
+            plan = session.load(Plan, plan_id)
+            states: dict[str, GoalState] = {}
+            for goal_id in plan.goal_ids:
+                goal = session.find(Goal, goal_id)
+                if goal is not None:
+                    states[goal_id] = goal.state
+            attained = plan.attain(by=by, at=session.at, goal_states=states, policy=session.policy)
+            return session.changed(attained)
+
+        return self._run("attain", {"plan_id": plan_id, "by": by}, work, idempotency_key)
+
+    def close(
+        self, plan_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
+    ) -> Plan:
+        """Close the plan on or after its end, saying why."""
+        return self._fire(plan_id, "close", by=by, reason=reason, idempotency_key=idempotency_key)
+
+    def cancel(
+        self, plan_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
+    ) -> Plan:
+        """Cancel the plan, saying why."""
+        return self._fire(plan_id, "cancel", by=by, reason=reason, idempotency_key=idempotency_key)

@@ -1,0 +1,26 @@
+"""The in-memory store keeps the behaviour contract every store keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from tests.adapters.contract import StoreContract
+
+from perfcore.adapters.memory import MemoryStore
+from perfcore.ports import AuditEntry, Store
+
+
+class TestMemoryStore(StoreContract):
+    """:class:`MemoryStore` against the whole contract (one process: no process tests)."""
+
+    supports_threads = True
+    supports_processes = False
+
+    @pytest.fixture
+    def store(self) -> MemoryStore:
+        return MemoryStore()
+
+    def rewrite_audit_log(self, store: Store, entries: Sequence[AuditEntry]) -> None:
+        assert isinstance(store, MemoryStore)
+        store._rewrite_audit_log(entries)
