@@ -16,6 +16,7 @@ __all__ = [
     "ConcurrencyError",
     "GuardFailed",
     "IdempotencyConflict",
+    "LineageConflict",
     "NotFound",
     "PerfcoreError",
     "PermissionDenied",
@@ -187,4 +188,24 @@ class IdempotencyConflict(ValidationError):
             "idempotency_key",
             f"{key!r} was first used for another command or other arguments (on"
             f" {first.aggregate_type} {first.aggregate_id!r}); use a new key for a new request",
+        )
+
+
+class LineageConflict(ConcurrencyError):
+    """A job description's number is taken in its lineage: someone else drafted that version
+    first. Nothing was written; reload the lineage and draft from its newest number.
+
+    Attributes:
+        lineage_id: the lineage.
+        number: the number that is taken.
+    """
+
+    def __init__(self, aggregate_id: str, lineage_id: str, number: int) -> None:
+        super().__init__("JobDescription", aggregate_id, 0, None)
+        self.lineage_id = lineage_id
+        self.number = number
+        self.args = (
+            f"job description number {number} of lineage {lineage_id!r} exists already (so"
+            f" {aggregate_id!r} cannot be it): someone else drafted it first; reload the"
+            " lineage and draft from its newest number",
         )

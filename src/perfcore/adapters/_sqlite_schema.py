@@ -68,8 +68,11 @@ def _query_indexes() -> tuple[str, ...]:
     for column, order in QUERY_ORDERS.items():
         # state is never NULL; the others are NULL for types that lack them, and left out.
         where = "" if column == "state" else f" WHERE {column} IS NOT NULL"
+        # A number is drafted once in its lineage: two racing new versions cannot both be n+1.
+        unique = "UNIQUE " if column == "lineage" else ""
         statements.append(
-            f"CREATE INDEX aggregates_by_{column} ON aggregates (type, {column}, {order}){where}"
+            f"CREATE {unique}INDEX aggregates_by_{column}"
+            f" ON aggregates (type, {column}, {order}){where}"
         )
     return tuple(statements)
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
 
@@ -37,7 +37,14 @@ import attrs
 
 from perfcore._aggregate import Aggregate
 from perfcore._codec import canonical_json, from_json_data, to_json_data
-from perfcore.errors import ConcurrencyError, NotFound, StorageError, ValidationError
+from perfcore.errors import (
+    ConcurrencyError,
+    LineageConflict,
+    NotFound,
+    StorageError,
+    ValidationError,
+)
+from perfcore.job_description import JobDescription
 from perfcore.lifecycle import lifecycle_of
 from perfcore.ports import (
     AUDIT_LOG,
@@ -51,7 +58,6 @@ from perfcore.serialization import dumps, event_from_json_data, event_to_json_da
 if TYPE_CHECKING:
     from perfcore.evaluation import Evaluation
     from perfcore.goal import Goal
-    from perfcore.job_description import JobDescription
     from perfcore.plan import Plan
     from perfcore.review_cycle import ReviewCycle  # noqa: F401 (named in a base class)
 
@@ -141,6 +147,20 @@ class _Buffer:
     outbox: dict[str, _OutboxRow] = attrs.field(factory=dict)
     delivered: dict[str, dt.datetime] = attrs.field(factory=dict)
     keys: dict[str, IdempotencyRecord] = attrs.field(factory=dict)
+
+
+def _check_lineage(added: Aggregate, others: Iterable[Aggregate]) -> None:
+    """Refuse a job description whose number is taken in its lineage (two racing new versions
+    cannot both be number n+1)."""
+    if not isinstance(added, JobDescription):
+        return
+    for other in others:
+        if (
+            isinstance(other, JobDescription)
+            and other.id != added.id
+            and (other.lineage_id, other.number) == (added.lineage_id, added.number)
+        ):
+            raise LineageConflict(added.id, added.lineage_id, added.number)
 
 
 # -- the store ------------------------------------------------------------------------------------
@@ -406,6 +426,8 @@ class MemoryUnitOfWork:
             stored_version = None if stored is None else stored.version
             if write.base is None and stored is not None:
                 raise ConcurrencyError(kind, id, 0, stored_version)
+            if write.base is None:
+                _check_lineage(write.obj, data.of_type(kind).values())
             if write.base is not None and stored_version != write.base:
                 raise ConcurrencyError(kind, id, write.base, stored_version)
         if buffer.audit:
@@ -451,6 +473,7 @@ class MemoryUnitOfWork:
         current = self._find(kind, obj.id)
         if current is not None:
             raise ConcurrencyError(kind, obj.id, 0, current.version)
+        _check_lineage(obj, self._all(kind))
         self._buffer.objects[(kind, obj.id)] = _Write(_stored_copy(obj), None)
 
     def _save(self, kind: str, obj: Aggregate, expected_version: int) -> None:

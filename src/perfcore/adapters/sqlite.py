@@ -53,7 +53,13 @@ from perfcore._aggregate import Aggregate
 from perfcore._codec import canonical_json, from_json_data, to_json_data
 from perfcore._validate import check_aware
 from perfcore.adapters import _sqlite_schema as schema
-from perfcore.errors import ConcurrencyError, NotFound, StorageError, ValidationError
+from perfcore.errors import (
+    ConcurrencyError,
+    LineageConflict,
+    NotFound,
+    StorageError,
+    ValidationError,
+)
 from perfcore.ports import (
     AUDIT_LOG,
     IDEMPOTENCY_KEY,
@@ -313,6 +319,9 @@ class _Repository(Generic[A]):
             self._uow.write(schema.INSERT_AGGREGATE, (self._type, obj.id, *row))
         except _Constraint:
             stored = self._stored_version(obj.id)
+            if stored is None and self._type == "JobDescription":
+                taken = cast("JobDescription", obj)
+                raise LineageConflict(taken.id, taken.lineage_id, taken.number) from None
             raise ConcurrencyError(self._type, obj.id, 0, stored) from None
 
     def save(self, obj: A, *, expected_version: int) -> None:
