@@ -24,6 +24,8 @@ from transitions import Machine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from storage import bench_storage
+
 from perfcore import Actor, Goal, lifecycle_of
 from perfcore.goal import CheckIn
 from perfcore.testing.drivers import driver_for
@@ -121,6 +123,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     options = parser.parse_args()
     commands, objects = (2_000, 500) if options.quick else (20_000, 5_000)
+    stored = 200 if options.quick else 2_000
 
     print(f"commands ({commands} each; best of 5)")
     rates = bench_commands(commands)
@@ -133,6 +136,12 @@ def main() -> None:
     mine = sizes[0][1]
     for name, size in sizes:
         print(f"  {name:40s} {size:12,.0f} B    perfcore uses {mine / size:5.2f}x this")
+
+    print(f"storage ({stored} commands, each its own transaction)")
+    stores = bench_storage(stored)
+    baseline = stores[-1][1]
+    for name, rate in stores:
+        print(f"  {name:40s} {rate:12,.0f}/s   {rate / baseline:5.2f}x the sqlite3 baseline")
 
 
 if __name__ == "__main__":
