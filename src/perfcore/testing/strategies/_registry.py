@@ -1,0 +1,100 @@
+"""``st.from_type`` for every public perfcore type: one registration per type, at import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from perfcore import cycle_status, evaluation, goal, job_description, plan
+from perfcore._aggregate import Aggregate
+from perfcore.actor import Actor
+from perfcore.audit import AuditAnchor, AuditReport
+from perfcore.events import Event
+from perfcore.lifecycle import Guard, Lifecycle, Step
+from perfcore.policy import EndorsementPolicy, EvaluationPolicy, Policy, ScoreWeights
+from perfcore.ports import AuditEntry, Notification
+from perfcore.records import Acknowledgement
+from perfcore.review_cycle import ReviewCycle
+from perfcore.rules import Rule
+from perfcore.testing.strategies import _common
+from perfcore.testing.strategies import audit as audit_
+from perfcore.testing.strategies import evaluation as evaluation_
+from perfcore.testing.strategies import goal as goal_
+from perfcore.testing.strategies import job_description as job_description_
+from perfcore.testing.strategies import lifecycle as lifecycle_
+from perfcore.testing.strategies import plan as plan_
+from perfcore.testing.strategies import policy as policy_
+from perfcore.testing.strategies import review_cycle as review_cycle_
+from perfcore.testing.strategies.aggregates import aggregates, events
+from perfcore.testing.strategies.records import acknowledgements
+
+
+def strategies_by_type() -> dict[type[Any], st.SearchStrategy[Any]]:
+    """The strategy ``st.from_type`` uses for each public type."""
+    return {
+        Actor: _common.actors(),
+        Aggregate: aggregates(),
+        Event: events(),
+        Acknowledgement: acknowledgements(),
+        # goals
+        goal.Goal: goal_.goals(),
+        goal.CheckIn: goal_.check_ins(),
+        # job descriptions
+        job_description.JobDescription: job_description_.job_descriptions(),
+        job_description.Criterion: job_description_.criteria(),
+        job_description.FeedbackResponse: job_description_.feedback_responses(),
+        # plans
+        plan.Plan: plan_.plans(),
+        plan.Objective: plan_.objectives(),
+        plan.Support: plan_.supports(),
+        plan.Approver: plan_.approvers(),
+        plan.ReviewNote: plan_.review_notes(),
+        plan.Attainment: plan_.attainments(),
+        # evaluations
+        evaluation.Evaluation: evaluation_.evaluations(),
+        evaluation.RatingScale: evaluation_.rating_scales(),
+        evaluation.Rating: evaluation_.ratings(),
+        evaluation.CriterionSnapshot: evaluation_.criterion_snapshots(),
+        evaluation.FeedbackRequest: evaluation_.feedback_requests(),
+        evaluation.ReviewerFeedback: evaluation_.reviewer_feedback(),
+        evaluation.FeedbackDecline: evaluation_.feedback_declines(),
+        evaluation.FeedbackWaiver: evaluation_.feedback_waivers(),
+        evaluation.CalibrationNote: evaluation_.calibration_notes(),
+        evaluation.Dispute: evaluation_.disputes(),
+        evaluation.Resolution: evaluation_.resolutions(),
+        # review cycles
+        ReviewCycle: review_cycle_.review_cycles(),
+        cycle_status.Participant: review_cycle_.participants(),
+        cycle_status.JobDescriptionRef: review_cycle_.job_description_refs(),
+        cycle_status.EvaluationRef: review_cycle_.evaluation_refs(),
+        cycle_status.PlanRef: review_cycle_.plan_refs(),
+        cycle_status.GoalRef: review_cycle_.goal_refs(),
+        cycle_status.ParticipantStatus: review_cycle_.participant_statuses(),
+        cycle_status.CycleStatus: review_cycle_.cycle_statuses(),
+        cycle_status.Blocker: review_cycle_.blockers(),
+        cycle_status.GoalCounts: review_cycle_.goal_counts(),
+        cycle_status.StageProgress: review_cycle_.stage_progress(),
+        cycle_status.ParticipantProgress: review_cycle_.participant_progress(),
+        cycle_status.ProgressReport: review_cycle_.progress_reports(),
+        # policies and tables
+        Policy: policy_.policies(),
+        EndorsementPolicy: policy_.endorsement_policies(),
+        EvaluationPolicy: policy_.evaluation_policies(),
+        ScoreWeights: policy_.score_weights(),
+        Rule: policy_.rules(),
+        Lifecycle: lifecycle_.lifecycles(),
+        Step: lifecycle_.steps(),
+        Guard: lifecycle_.guards(),
+        # storage
+        AuditEntry: audit_.audit_entries(),
+        AuditAnchor: audit_.audit_anchors(),
+        AuditReport: audit_.audit_reports(),
+        Notification: audit_.notifications(),
+    }
+
+
+def register_types() -> None:
+    """Register every strategy of :func:`strategies_by_type` (again, harmlessly, if repeated)."""
+    for kind, strategy in strategies_by_type().items():
+        st.register_type_strategy(kind, strategy)
