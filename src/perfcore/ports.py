@@ -350,14 +350,30 @@ class UnitOfWork(Protocol):
     Use it as a context manager: leaving the block without :meth:`commit` rolls back.
     """
 
-    job_descriptions: JobDescriptionRepository
-    goals: GoalRepository
-    plans: PlanRepository
-    evaluations: EvaluationRepository
-    cycles: ReviewCycleRepository
-    audit: AuditLog
-    outbox: Outbox
-    idempotency: IdempotencyStore
+    # Read-only, so that an implementation may hold a more specific type in a plain attribute.
+    @property
+    def job_descriptions(self) -> JobDescriptionRepository: ...
+
+    @property
+    def goals(self) -> GoalRepository: ...
+
+    @property
+    def plans(self) -> PlanRepository: ...
+
+    @property
+    def evaluations(self) -> EvaluationRepository: ...
+
+    @property
+    def cycles(self) -> ReviewCycleRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
 
     def __enter__(self) -> Self: ...
 

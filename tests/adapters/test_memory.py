@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from tests.adapters.contract import StoreContract
 
 from perfcore.adapters.memory import MemoryStore
 from perfcore.ports import AuditEntry, Store
+from perfcore.testing.conformance import StoreContract
 
 
 class TestMemoryStore(StoreContract):
@@ -16,9 +16,14 @@ class TestMemoryStore(StoreContract):
 
     supports_threads = True
     supports_processes = False
+    supports_tampering = True
+    supports_new_stores = True
 
     @pytest.fixture
     def store(self) -> MemoryStore:
+        return MemoryStore()
+
+    def new_store(self, store: Store) -> Store:
         return MemoryStore()
 
     def rewrite_audit_log(self, store: Store, entries: Sequence[AuditEntry]) -> None:

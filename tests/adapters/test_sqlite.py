@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import json
 import sqlite3
 import threading
@@ -21,7 +22,6 @@ from typing import Any, cast
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.adapters.contract import StoreContract
 
 from perfcore import (
     Actor,
@@ -58,9 +58,12 @@ from perfcore.ports import (
     UnitOfWork,
 )
 from perfcore.serialization import SCHEMA_VERSIONS, UnsupportedSchema, loads
+from perfcore.testing.conformance import StoreContract
 from perfcore.testing.drivers import EPOCH, drivers, path_to
 
 GOLDEN = Path(__file__).with_name("golden")
+#: Numbers the workflow comparison's database files, one per example.
+WORKFLOW_FILES = itertools.count()
 
 #: The unit-of-work attribute holding each aggregate type.
 REPOSITORIES = {
@@ -204,12 +207,21 @@ class TestSQLite(StoreContract):
 
     supports_threads = True
     supports_processes = True
+    supports_tampering = True
+    supports_new_stores = True
 
     @pytest.fixture(params=["file", "memory"])
     def store(self, request: pytest.FixtureRequest, path: Path) -> Iterator[SQLiteStore]:
         opened = SQLiteStore(path) if request.param == "file" else SQLiteStore()
         yield opened
         opened.close()
+
+    def new_store(self, store: Store) -> Store:
+        # A file next to the test's own (pytest removes the directory), or another :memory:.
+        assert isinstance(store, SQLiteStore)
+        if store.path == ":memory:":
+            return SQLiteStore()
+        return SQLiteStore(Path(store.path).with_name(f"workflow-{next(WORKFLOW_FILES)}.sqlite3"))
 
     def process_store_factory(self, store: Store) -> Callable[[], Store]:
         assert isinstance(store, SQLiteStore)

@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tests.adapters.contract import CountingIds, audit_entries, pending
 
 from perfcore import (
     Actor,
@@ -28,6 +27,8 @@ from perfcore.job_description import Criterion, JobDescription
 from perfcore.plan import Approver, Objective
 from perfcore.ports import AUDIT_LOG, IDEMPOTENCY_KEY, Notification, Store
 from perfcore.services import IdempotencyConflict, Perfcore
+from perfcore.testing._fakes import CountingIds
+from perfcore.testing.conformance._support import audit_entries, pending
 
 UTC = dt.UTC
 START = dt.date(2026, 1, 5)  # a Monday
@@ -899,3 +900,27 @@ def test_an_advance_refused_by_a_guard_changes_nothing(pc: Perfcore) -> None:
     with pytest.raises(GuardFailed):
         pc.cycles.advance("c-1", by=HANA, idempotency_key="advance-1")
     assert snapshot(pc.store) == before
+
+
+def test_a_leaver_is_taken_out_of_a_running_cycle_and_no_longer_holds_it_up(
+    pc: Perfcore,
+) -> None:
+    from perfcore.cycle_status import Participant
+
+    cycle(pc)
+    pc.cycles.advance("c-1", by=HANA)
+    published_for(pc, "ana")
+    with pytest.raises(GuardFailed, match="no published job description: bo"):
+        pc.cycles.advance("c-1", by=HANA)
+    pc.cycles.remove_participant("c-1", by=HANA, employee_id="bo", reason="left the company")
+    assert str(pc.cycles.advance("c-1", by=HANA).state) == "evaluations"
+    joined = pc.cycles.add_participant(
+        "c-1", by=HANA, participant=Participant(employee_id="cy"), reason="a new hire"
+    )
+    assert joined.employee_ids == ("ana", "cy")
+    assert [e.trigger for e in joined.history[-3:]] == [
+        "remove_participant",
+        "begin_evaluations",
+        "add_participant",
+    ]
+    assert pc.verify_audit_log().intact

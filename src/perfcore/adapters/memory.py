@@ -52,6 +52,7 @@ from perfcore.ports import (
     AuditEntry,
     IdempotencyRecord,
     Notification,
+    Store,
 )
 from perfcore.serialization import dumps, event_from_json_data, event_to_json_data, loads
 
@@ -571,3 +572,10 @@ def _stored_copy(obj: Aggregate) -> Aggregate:
     """The object as it comes back from storage: through its envelope, as a database keeps it,
     so that the caller's copy and the stored one share nothing."""
     return loads(dumps(obj))
+
+
+if TYPE_CHECKING:
+
+    def _conforms(store: MemoryStore) -> Store:
+        """Never called: ``mypy --strict src`` checks here that MemoryStore is a Store."""
+        return store

@@ -172,6 +172,46 @@ class CycleService(AggregateService[ReviewCycle]):
         """Close the cycle."""
         return self._fire(cycle_id, "close", by=by, reason=reason, idempotency_key=idempotency_key)
 
+    def add_participant(
+        self,
+        cycle_id: str,
+        *,
+        by: Actor,
+        participant: Participant,
+        reason: str,
+        idempotency_key: str | None = None,
+    ) -> ReviewCycle:
+        """Bring someone into a running cycle, saying why (see
+        :meth:`perfcore.review_cycle.ReviewCycle.add_participant`)."""
+        return self._fire(
+            cycle_id,
+            "add_participant",
+            by=by,
+            participant=participant,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+
+    def remove_participant(
+        self,
+        cycle_id: str,
+        *,
+        by: Actor,
+        employee_id: str,
+        reason: str,
+        idempotency_key: str | None = None,
+    ) -> ReviewCycle:
+        """Take someone out of a running cycle, saying why, so they no longer hold it up (see
+        :meth:`perfcore.review_cycle.ReviewCycle.remove_participant`)."""
+        return self._fire(
+            cycle_id,
+            "remove_participant",
+            by=by,
+            employee_id=employee_id,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+
     def advance(
         self, cycle_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
     ) -> ReviewCycle:

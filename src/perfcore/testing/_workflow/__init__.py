@@ -1,0 +1,1 @@
+"""The parts of :mod:`perfcore.testing.workflow`: commands, snapshots and the checks."""

@@ -1,0 +1,211 @@
+"""A story told through the services: one review cycle run to its end, with every lifecycle.
+
+Random commands seldom reach the far end of a lifecycle (a finalized evaluation takes a dozen
+accepted commands by the right people in the right order), so every run of the workflow machine
+first plays some or all of this story, each call checked like any other, and then goes on at
+random from where it left off: disputing the evaluation, revising the plan, retiring the job
+description.
+
+Mia writes ana's job description, which bo, cy and dan endorse; ana's goal is approved by ben;
+HR (hana) runs a cycle for ana; ben evaluates her with feedback from three peers; ana's plan on
+her goal is approved by the people department's approver (cleo) and attained once the goal is
+achieved; the cycle closes, and a second number of the job description supersedes the first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from perfcore.actor import Actor
+from perfcore.cycle_status import Participant
+from perfcore.evaluation import Rating
+from perfcore.plan import Approver, Objective
+from perfcore.testing._workflow.calls import Call
+from perfcore.testing._workflow.creations import CRITERIA_SETS
+
+__all__ = ["story"]
+
+JD, JD_2, GOAL, CYCLE, EVALUATION, PLAN = (
+    "story-jd-1",
+    "story-jd-2",
+    "story-goal",
+    "story-cycle",
+    "story-evaluation",
+    "story-plan",
+)
+CRITERIA = CRITERIA_SETS[0]
+
+
+def _call(service: str, method: str, on: str | None, by: Actor, /, **args: Any) -> Call:
+    # Positional-only, so that an argument may be called "target" (a goal's is).
+    return Call(service, method, on, {"by": by, **args})
+
+
+def _ratings(evidence: str = "") -> list[Rating]:
+    return [Rating(criterion=c.name, score=4, evidence=evidence) for c in CRITERIA]
+
+
+def _endorsed(jd: str, people: Mapping[str, Actor]) -> list[Call]:
+    """Feedback opened, three supporters, endorsed and published (by the author, mia)."""
+    mia = people["mia"]
+    return [
+        _call("job_descriptions", "open_feedback", jd, mia),
+        *(
+            _call("job_descriptions", "give_feedback", jd, people[who], supports=True)
+            for who in ("bo", "cy", "dan")
+        ),
+        _call("job_descriptions", "endorse", jd, mia),
+        _call("job_descriptions", "publish", jd, mia),
+    ]
+
+
+def _job_description(people: Mapping[str, Actor]) -> list[Call]:
+    return [
+        _call(
+            "job_descriptions",
+            "create",
+            None,
+            people["mia"],
+            id=JD,
+            title="Support engineer",
+            department="Support",
+            employee_id="ana",
+            responsibilities=("Answer tickets",),
+            criteria=CRITERIA,
+            audience=frozenset({"bo", "cy", "dan"}),
+        ),
+        *_endorsed(JD, people),
+    ]
+
+
+def _goal(people: Mapping[str, Actor], today: dt.date) -> list[Call]:
+    ana, ben = people["ana"], people["ben"]
+    return [
+        _call(
+            "goals",
+            "create",
+            None,
+            ana,
+            id=GOAL,
+            owner_id="ana",
+            manager_id="ben",
+            title="Resolve more tickets",
+            metric="tickets a week",
+            baseline=0,
+            target=10,
+            start=today - dt.timedelta(days=1),
+            due=today + dt.timedelta(days=60),
+        ),
+        _call("goals", "propose", GOAL, ana),
+        _call("goals", "approve", GOAL, ben),
+    ]
+
+
+def _evaluation(people: Mapping[str, Actor], today: dt.date) -> list[Call]:
+    ben = people["ben"]
+    return [
+        _call(
+            "evaluations",
+            "create",
+            None,
+            ben,
+            id=EVALUATION,
+            subject_id="ana",
+            evaluator_id="ben",
+            job_description_id=JD,
+            cycle_id=CYCLE,
+            period_start=today - dt.timedelta(days=91),
+            period_end=today - dt.timedelta(days=1),
+        ),
+        _call("evaluations", "open", EVALUATION, ben),
+        _call("evaluations", "submit_self_review", EVALUATION, people["ana"], ratings=_ratings()),
+        *(
+            _call(
+                "evaluations",
+                "request_feedback",
+                EVALUATION,
+                ben,
+                reviewer_id=who,
+                relationship="peer",
+            )
+            for who in ("bo", "cy", "mia")
+        ),
+        *(
+            _call(
+                "evaluations",
+                "give_feedback",
+                EVALUATION,
+                people[who],
+                scores={c.name: 4 for c in CRITERIA},
+            )
+            for who in ("bo", "cy", "mia")
+        ),
+        _call(
+            "evaluations",
+            "submit_manager_review",
+            EVALUATION,
+            ben,
+            ratings=_ratings("answered every ticket within the day"),
+        ),
+        # Left finalized: the random commands that follow acknowledge it, or dispute it.
+        _call("evaluations", "finalize", EVALUATION, people["hana"]),
+    ]
+
+
+def _plan(people: Mapping[str, Actor], today: dt.date) -> list[Call]:
+    ben = people["ben"]
+    return [
+        _call(
+            "plans",
+            "create",
+            None,
+            ben,
+            id=PLAN,
+            kind="development",
+            subject_id="ana",
+            author_id="ben",
+            start=today,
+            end=today + dt.timedelta(days=40),
+            approver=Approver.department("people"),
+            objectives=(Objective(goal_id=GOAL, success="ten tickets a week"),),
+            review_schedule="FREQ=WEEKLY",
+            cycle_id=CYCLE,
+        ),
+        _call("plans", "submit", PLAN, ben),
+        _call("plans", "approve", PLAN, people["cleo"]),
+        _call("plans", "acknowledge", PLAN, people["ana"]),
+    ]
+
+
+def story(people: Mapping[str, Actor], today: dt.date) -> list[Call]:
+    """The calls of the story, for the cast ``people`` (by id), starting on ``today``."""
+    hana, ana, ben = people["hana"], people["ana"], people["ben"]
+    return [
+        *_job_description(people),
+        *_goal(people, today),
+        _call(
+            "cycles",
+            "create",
+            None,
+            hana,
+            id=CYCLE,
+            name="Reviews",
+            period_start=today - dt.timedelta(days=30),
+            period_end=today + dt.timedelta(days=60),
+            participants=(Participant(employee_id="ana", manager_id="ben"),),
+        ),
+        _call("cycles", "start", CYCLE, hana),
+        _call("cycles", "begin_evaluations", CYCLE, hana),
+        *_evaluation(people, today),
+        _call("cycles", "begin_planning", CYCLE, hana),
+        *_plan(people, today),
+        _call("cycles", "begin_attainment", CYCLE, hana),
+        _call("goals", "check_in", GOAL, ana, on=today, value=10),
+        _call("goals", "achieve", GOAL, ben),
+        _call("plans", "attain", PLAN, ben),
+        _call("cycles", "close", CYCLE, hana),
+        _call("job_descriptions", "new_version", JD, people["mia"], id=JD_2),
+        *_endorsed(JD_2, people),
+    ]
