@@ -232,7 +232,8 @@ def _joiner(world: World, _obj: Any) -> st.SearchStrategy[dict[str, Any]]:
                 lambda employee: st.builds(
                     Participant,
                     employee_id=st.just(employee),
-                    manager_id=st.none() | world.person(besides=employee),
+                    # A Participant refuses to be their own manager: never draw that.
+                    manager_id=st.sampled_from([None, *(p for p in world.people if p != employee)]),
                 )
             ),
             "reason": REASONS,
