@@ -9,6 +9,8 @@ from perfcore.actor import Actor, Role
 from perfcore.evaluation import Evaluation, Rating, Relationship
 from perfcore.testing.drivers import EPOCH, Driver
 
+__all__ = ["EvaluationDriver"]
+
 SUBJECT = Actor(id="ana", roles={Role.EMPLOYEE})
 EVALUATOR = Actor(id="ben", roles={Role.EMPLOYEE, Role.MANAGER})
 HR = Actor(id="hana", roles={Role.HR})

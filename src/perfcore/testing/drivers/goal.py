@@ -8,6 +8,8 @@ from perfcore.actor import Actor, Role
 from perfcore.goal import Goal
 from perfcore.testing.drivers import EPOCH, Driver
 
+__all__ = ["GoalDriver"]
+
 OWNER = Actor(id="ana", roles={Role.EMPLOYEE})
 MANAGER = Actor(id="ben", roles={Role.EMPLOYEE, Role.MANAGER})
 HR = Actor(id="hana", roles={Role.HR})

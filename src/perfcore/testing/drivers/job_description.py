@@ -8,6 +8,8 @@ from perfcore.actor import Actor, Role
 from perfcore.job_description import Criterion, JobDescription
 from perfcore.testing.drivers import EPOCH, Driver
 
+__all__ = ["JobDescriptionDriver"]
+
 AUTHOR = Actor(id="mia", roles={Role.EMPLOYEE, Role.MANAGER})
 HR = Actor(id="hana", roles={Role.HR})
 AUDIENCE = (Actor(id="ali"), Actor(id="bo"), Actor(id="cy"))

@@ -8,6 +8,8 @@ from perfcore.actor import Actor, Role
 from perfcore.plan import Approver, Objective, Plan, Support
 from perfcore.testing.drivers import EPOCH, Driver
 
+__all__ = ["PlanDriver"]
+
 AUTHOR = Actor(id="ben", roles={Role.EMPLOYEE, Role.MANAGER})
 SUBJECT = Actor(id="ana", roles={Role.EMPLOYEE})
 APPROVER = Actor(id="cleo", roles={Role.EMPLOYEE, Role.APPROVER}, department="people")

@@ -24,6 +24,8 @@ from perfcore.goal import Standing
 from perfcore.review_cycle import ReviewCycle
 from perfcore.testing.drivers import EPOCH, Driver
 
+__all__ = ["ReviewCycleDriver"]
+
 HR = Actor(id="hana", roles={Role.HR})
 PARTICIPANTS = (
     Participant(employee_id="ana", manager_id="ben"),
