@@ -167,6 +167,29 @@ class Aggregate:
         )
         return changed._recorded(event)
 
+    def _edit(
+        self,
+        fields: Mapping[str, Any],
+        editable: frozenset[str],
+        *,
+        by: Actor,
+        at: dt.datetime,
+        policy: Policy | None,
+    ) -> Self:
+        """The ``edit`` command every aggregate with a draft shares: set ``fields``, each of
+        which must be ``editable``; the class validates the new values."""
+        unknown = set(fields) - editable
+        if unknown:
+            raise ValidationError(
+                sorted(unknown)[0], f"cannot be edited; editable: {', '.join(sorted(editable))}"
+            )
+        if not fields:
+            raise ValidationError("fields", "name at least one field to change")
+        values = dict(fields)
+        return self._execute(
+            "edit", by=by, at=at, policy=policy, changes=lambda _obj: Changes(set=values)
+        )
+
     def _next(
         self, state: str, values: Mapping[str, Any], appended: Mapping[str, tuple[Any, ...]]
     ) -> Self:

@@ -42,7 +42,6 @@ from perfcore._validate import (
     tuple_of,
 )
 from perfcore.actor import Actor, Role
-from perfcore.errors import ValidationError
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
 from perfcore.policy import Policy
 from perfcore.rules import has_role, is_person, never
@@ -247,16 +246,7 @@ class Goal(Aggregate):
     ) -> Goal:
         """Change a draft's wording, numbers or dates (any of the fields :meth:`create` takes
         but the owner and manager)."""
-        unknown = set(fields) - _EDITABLE
-        if unknown:
-            raise ValidationError(
-                sorted(unknown)[0], f"cannot be edited; editable: {', '.join(sorted(_EDITABLE))}"
-            )
-        if not fields:
-            raise ValidationError("fields", "name at least one field to change")
-        return self._execute(
-            "edit", by=by, at=at, policy=policy, changes=lambda _goal: Changes(set=fields)
-        )
+        return self._edit(fields, _EDITABLE, by=by, at=at, policy=policy)
 
     def propose(self, *, by: Actor, at: dt.datetime, policy: Policy | None = None) -> Goal:
         """Put the draft to the manager for approval."""

@@ -344,16 +344,7 @@ class JobDescription(Aggregate):
             TransitionNotAllowed: the description is not a draft.
             PermissionDenied: ``by`` is neither the author nor HR.
         """
-        unknown = set(fields) - _EDITABLE
-        if unknown:
-            raise ValidationError(
-                sorted(unknown)[0], f"cannot be edited; editable: {', '.join(sorted(_EDITABLE))}"
-            )
-        if not fields:
-            raise ValidationError("fields", "name at least one field to change")
-        return self._execute(
-            "edit", by=by, at=at, policy=policy, changes=lambda _jd: Changes(set=fields)
-        )
+        return self._edit(fields, _EDITABLE, by=by, at=at, policy=policy)
 
     def open_feedback(
         self, *, by: Actor, at: dt.datetime, reason: str = "", policy: Policy | None = None

@@ -365,16 +365,7 @@ class Plan(Aggregate):
         Raises:
             ValidationError: a field is not editable or its new value is not acceptable.
         """
-        unknown = set(fields) - _EDITABLE
-        if unknown:
-            raise ValidationError(
-                sorted(unknown)[0], f"cannot be edited; editable: {', '.join(sorted(_EDITABLE))}"
-            )
-        if not fields:
-            raise ValidationError("fields", "name at least one field to change")
-        return self._execute(
-            "edit", by=by, at=at, policy=policy, changes=lambda _plan: Changes(set=fields)
-        )
+        return self._edit(fields, _EDITABLE, by=by, at=at, policy=policy)
 
     def submit(self, *, by: Actor, at: dt.datetime, policy: Policy | None = None) -> Plan:
         """Put the draft to its approver: it needs at least one objective, an approver, a

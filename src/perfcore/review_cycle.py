@@ -256,16 +256,7 @@ class ReviewCycle(Aggregate):
     ) -> ReviewCycle:
         """Change a planned cycle's name, participants, period or schedule (any of the fields
         :meth:`create` takes)."""
-        unknown = set(fields) - _EDITABLE
-        if unknown:
-            raise ValidationError(
-                sorted(unknown)[0], f"cannot be edited; editable: {', '.join(sorted(_EDITABLE))}"
-            )
-        if not fields:
-            raise ValidationError("fields", "name at least one field to change")
-        return self._execute(
-            "edit", by=by, at=at, policy=policy, changes=lambda _cycle: Changes(set=fields)
-        )
+        return self._edit(fields, _EDITABLE, by=by, at=at, policy=policy)
 
     def start(
         self, *, by: Actor, at: dt.datetime, reason: str = "", policy: Policy | None = None
