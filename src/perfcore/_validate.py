@@ -138,6 +138,17 @@ def instance_of(kind: type | tuple[type, ...]) -> Validator:
     return validate
 
 
+def optional_instance_of(kind: type | tuple[type, ...]) -> Validator:
+    """A value of ``kind``, or ``None``."""
+    check = instance_of(kind)
+
+    def validate(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None:
+            check(instance, attribute, value)
+
+    return validate
+
+
 def tuple_of(kind: type | tuple[type, ...]) -> Validator:
     """A tuple whose every item is a ``kind``."""
 

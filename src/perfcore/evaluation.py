@@ -70,6 +70,7 @@ from perfcore._validate import (
     identifier,
     instance_of,
     optional_identifier,
+    optional_instance_of,
     positive_whole,
     to_enum,
     to_tuple,
@@ -263,14 +264,6 @@ def _notes(instance: Evaluation, attribute: attrs.Attribute[Any], value: object)
             instance.scale.check(f"{where}.score", note.score)
 
 
-def _optional(kind: type) -> Validator:
-    def validate(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is not None:
-            instance_of(kind)(instance, attribute, value)
-
-    return validate
-
-
 def _tuple_field(kind: type, validator: Validator | None = None) -> Any:
     return attrs.field(default=(), converter=to_tuple, validator=validator or tuple_of(kind))
 
@@ -303,16 +296,16 @@ class Evaluation(Aggregate):
     feedback_responses: tuple[ReviewerFeedback, ...] = _tuple_field(ReviewerFeedback, _responses)
     feedback_declines: tuple[FeedbackDecline, ...] = _tuple_field(FeedbackDecline, _declines)
     feedback_waiver: FeedbackWaiver | None = attrs.field(
-        default=None, validator=_optional(FeedbackWaiver)
+        default=None, validator=optional_instance_of(FeedbackWaiver)
     )
     manager_ratings: tuple[Rating, ...] = _tuple_field(Rating, _ratings(evidence=True))
     calibration_notes: tuple[CalibrationNote, ...] = _tuple_field(CalibrationNote, _notes)
     #: The weights the final score was computed with, fixed by ``finalize``.
     score_weights: ScoreWeights | None = attrs.field(
-        default=None, validator=_optional(ScoreWeights)
+        default=None, validator=optional_instance_of(ScoreWeights)
     )
     acknowledgement: Acknowledgement | None = attrs.field(
-        default=None, validator=_optional(Acknowledgement)
+        default=None, validator=optional_instance_of(Acknowledgement)
     )
     disputes: tuple[Dispute, ...] = _tuple_field(Dispute)
     resolutions: tuple[Resolution, ...] = _tuple_field(Resolution)

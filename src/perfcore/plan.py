@@ -39,8 +39,8 @@ from perfcore._validate import (
     date,
     identifier,
     ids,
-    instance_of,
     optional_identifier,
+    optional_instance_of,
     text,
     to_enum,
     to_frozenset,
@@ -205,14 +205,6 @@ def _fits_kind(instance: Any, attribute: attrs.Attribute[Any], value: frozenset[
         )
 
 
-def _optional(kind: type) -> Any:
-    def validate(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is not None:
-            instance_of(kind)(instance, attribute, value)
-
-    return validate
-
-
 def _distinct_goals(
     _instance: object, attribute: attrs.Attribute[Any], value: tuple[Objective, ...]
 ) -> None:
@@ -242,7 +234,7 @@ class Plan(Aggregate):
     team_member_ids: frozenset[str] = attrs.field(
         default=frozenset(), converter=to_frozenset, validator=[ids, _fits_kind]
     )
-    approver: Approver | None = attrs.field(default=None, validator=_optional(Approver))
+    approver: Approver | None = attrs.field(default=None, validator=optional_instance_of(Approver))
     objectives: tuple[Objective, ...] = attrs.field(
         default=(), converter=to_tuple, validator=[tuple_of(Objective), _distinct_goals]
     )
@@ -252,12 +244,14 @@ class Plan(Aggregate):
     review_schedule: str | None = attrs.field(default=None, validator=recurrence_rule)
     cycle_id: str | None = attrs.field(default=None, validator=optional_identifier)
     acknowledgement: Acknowledgement | None = attrs.field(
-        default=None, validator=_optional(Acknowledgement)
+        default=None, validator=optional_instance_of(Acknowledgement)
     )
     review_notes: tuple[ReviewNote, ...] = attrs.field(
         default=(), converter=to_tuple, validator=tuple_of(ReviewNote)
     )
-    attainment: Attainment | None = attrs.field(default=None, validator=_optional(Attainment))
+    attainment: Attainment | None = attrs.field(
+        default=None, validator=optional_instance_of(Attainment)
+    )
 
     # -- reading --------------------------------------------------------------------------------
 
