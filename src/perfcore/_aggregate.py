@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Self
 import attrs
 
 from perfcore._codec import from_json_data, to_json_data
-from perfcore._validate import check_aware, identifier, tuple_of
+from perfcore._validate import check_aware, identifier, positive_whole, tuple_of
 from perfcore.actor import Actor
 from perfcore.errors import TransitionNotAllowed, ValidationError
 from perfcore.events import CREATED, Event
@@ -34,11 +34,6 @@ class Changes:
 
 
 ChangeFn = Callable[[Any], Changes]
-
-
-def _positive_version(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationError(attribute.name, f"must be a whole number from 1, not {value!r}")
 
 
 def check_actor(value: object) -> Actor:
@@ -66,7 +61,7 @@ class Aggregate:
     id: str = attrs.field(validator=identifier)
     #: Each aggregate narrows this to its own state enum, defaulting to its first state.
     state: str = attrs.field(validator=identifier)
-    version: int = attrs.field(default=1, validator=_positive_version)
+    version: int = attrs.field(default=1, validator=positive_whole)
     history: tuple[Event, ...] = attrs.field(default=(), validator=tuple_of(Event), repr=False)
 
     # -- reading --------------------------------------------------------------------------------

@@ -13,18 +13,13 @@ from typing import Any
 
 import attrs
 
-from perfcore._validate import any_text, aware_datetime, identifier, optional_text
+from perfcore._validate import any_text, aware_datetime, identifier, optional_text, positive_whole
 from perfcore.errors import ValidationError
 
 __all__ = ["CREATED", "Event"]
 
 #: The trigger name of every aggregate's first event.
 CREATED = "create"
-
-
-def _positive(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationError(attribute.name, f"must be a whole number from 1, not {value!r}")
 
 
 def _payload(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -52,7 +47,7 @@ class Event:
 
     aggregate_type: str = attrs.field(validator=identifier)
     aggregate_id: str = attrs.field(validator=identifier)
-    version: int = attrs.field(validator=_positive)
+    version: int = attrs.field(validator=positive_whole)
     trigger: str = attrs.field(validator=identifier)
     from_state: str | None = attrs.field(validator=optional_text)
     to_state: str = attrs.field(validator=identifier)
