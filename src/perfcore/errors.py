@@ -1,19 +1,22 @@
 """The errors perfcore raises: one hierarchy rooted at :class:`PerfcoreError`.
 
 Every error says what was tried, what state the object was in and what is allowed, in words an
-HR user can read (``str(error)``) and as attributes a program can act on.
+HR user can read (``str(error)``) and as attributes a program can act on. Each survives
+:mod:`pickle` and :mod:`copy` with its message and attributes, so it can cross a process pool or a
+task queue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from perfcore.ports import IdempotencyRecord
 
 __all__ = [
     "ConcurrencyError",
+    "Erased",
     "GuardFailed",
     "IdempotencyConflict",
     "LineageConflict",
@@ -27,7 +30,41 @@ __all__ = [
 
 
 class PerfcoreError(Exception):
-    """The root of every error perfcore raises on purpose."""
+    """The root of every error perfcore raises on purpose.
+
+    A subclass whose ``__init__`` takes more than the message lists, in ``_init_attrs``, the
+    attributes that hold its arguments, each named as its argument; pickle and :mod:`copy` then
+    rebuild it by calling ``__init__`` with them (see :meth:`__reduce__`). A subclass inherits
+    the list with ``__init__``, so one whose ``__init__`` takes other arguments lists its own.
+    """
+
+    #: The attributes holding this class's ``__init__`` arguments, named as the arguments.
+    #: Empty: ``__init__`` takes just the message, as Exception's does.
+    _init_attrs: ClassVar[tuple[str, ...]] = ()
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        """Rebuild by calling ``__init__`` with the ``_init_attrs``, then restore ``__dict__``.
+
+        Exception's own ``__reduce__`` calls ``type(self)(*self.args)``, and ``args`` holds only
+        the finished message, so an ``__init__`` with other required arguments fails on
+        unpickling. Calling ``__init__`` with the arguments makes the message and the derived
+        attributes again; restoring ``__dict__`` afterwards keeps anything set later, such as
+        ``__notes__``.
+        """
+        if not self._init_attrs:
+            # A message-only __init__: Exception's way, cls(*args) then __dict__, is right.
+            return super().__reduce__()
+        kwargs = {name: getattr(self, name) for name in self._init_attrs}
+        return (_rebuild, (type(self), kwargs), self.__dict__ or None)
+
+
+def _rebuild(cls: Callable[..., PerfcoreError], kwargs: dict[str, Any]) -> PerfcoreError:
+    """``cls(**kwargs)``: how pickle and :mod:`copy` remake a :class:`PerfcoreError`.
+
+    A module-level function because pickle stores the callable by name, and it cannot call
+    ``cls`` with keyword arguments itself.
+    """
+    return cls(**kwargs)
 
 
 class ValidationError(PerfcoreError, ValueError):
@@ -37,6 +74,8 @@ class ValidationError(PerfcoreError, ValueError):
         field: the name of the field or argument at fault.
         why: what is wrong with it, and what would be accepted.
     """
+
+    _init_attrs: ClassVar[tuple[str, ...]] = ("field", "why")
 
     def __init__(self, field: str, why: str) -> None:
         self.field = field
@@ -54,6 +93,14 @@ class TransitionNotAllowed(PerfcoreError):
         trigger: the trigger that was tried.
         allowed: the triggers the lifecycle allows from ``state``.
     """
+
+    _init_attrs: ClassVar[tuple[str, ...]] = (
+        "aggregate_type",
+        "aggregate_id",
+        "state",
+        "trigger",
+        "allowed",
+    )
 
     def __init__(
         self,
@@ -83,6 +130,15 @@ class GuardFailed(PerfcoreError):
         rule: the name of the guard that failed.
         why: the reason, in words a user can read.
     """
+
+    _init_attrs: ClassVar[tuple[str, ...]] = (
+        "aggregate_type",
+        "aggregate_id",
+        "state",
+        "trigger",
+        "rule",
+        "why",
+    )
 
     def __init__(
         self,
@@ -114,6 +170,14 @@ class PermissionDenied(PerfcoreError):
         rule: the policy rule that refused them, in words.
     """
 
+    _init_attrs: ClassVar[tuple[str, ...]] = (
+        "actor_id",
+        "aggregate_type",
+        "aggregate_id",
+        "trigger",
+        "rule",
+    )
+
     def __init__(
         self, actor_id: str, aggregate_type: str, aggregate_id: str, trigger: str, rule: str
     ) -> None:
@@ -139,10 +203,32 @@ class NotFound(StorageError, LookupError):
         aggregate_id: the id looked for.
     """
 
+    _init_attrs: ClassVar[tuple[str, ...]] = ("aggregate_type", "aggregate_id")
+
     def __init__(self, aggregate_type: str, aggregate_id: str) -> None:
         self.aggregate_type = aggregate_type
         self.aggregate_id = aggregate_id
         super().__init__(f"no {aggregate_type} with id {aggregate_id!r} is stored")
+
+
+class Erased(StorageError):
+    """The object's personal data was erased on request: it can no longer be read back. Its
+    history's headers (who did what, when) remain, and the record still verifies.
+
+    Attributes:
+        aggregate_type: the type of the object.
+        aggregate_id: its id.
+    """
+
+    _init_attrs: ClassVar[tuple[str, ...]] = ("aggregate_type", "aggregate_id")
+
+    def __init__(self, aggregate_type: str, aggregate_id: str) -> None:
+        self.aggregate_type = aggregate_type
+        self.aggregate_id = aggregate_id
+        super().__init__(
+            f"{aggregate_type} {aggregate_id!r} was erased (its person's data was erased on"
+            " request): it cannot be read back"
+        )
 
 
 class ConcurrencyError(StorageError):
@@ -153,6 +239,13 @@ class ConcurrencyError(StorageError):
         expected_version: the version the saver started from.
         actual_version: the version that is stored now (``None`` when it is not stored).
     """
+
+    _init_attrs: ClassVar[tuple[str, ...]] = (
+        "aggregate_type",
+        "aggregate_id",
+        "expected_version",
+        "actual_version",
+    )
 
     def __init__(
         self,
@@ -181,6 +274,8 @@ class IdempotencyConflict(ValidationError):
         first: the record of the command the key was first used for.
     """
 
+    _init_attrs: ClassVar[tuple[str, ...]] = ("key", "first")
+
     def __init__(self, key: str, first: IdempotencyRecord) -> None:
         self.key = key
         self.first = first
@@ -199,6 +294,8 @@ class LineageConflict(ConcurrencyError):
         lineage_id: the lineage.
         number: the number that is taken.
     """
+
+    _init_attrs: ClassVar[tuple[str, ...]] = ("aggregate_id", "lineage_id", "number")
 
     def __init__(self, aggregate_id: str, lineage_id: str, number: int) -> None:
         super().__init__("JobDescription", aggregate_id, 0, None)
