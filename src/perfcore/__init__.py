@@ -6,7 +6,7 @@ notification are ports the caller supplies (see :mod:`perfcore.ports`).
 """
 
 from perfcore.actor import Actor, Role
-from perfcore.audit import AuditAnchor, AuditProblem, AuditReport, verify_audit_log
+from perfcore.audit import AuditCheckpoint, AuditProblem, AuditReport, verify_store
 from perfcore.cycle_status import (
     Blocker,
     BlockReason,
@@ -26,6 +26,7 @@ from perfcore.cycle_status import (
 )
 from perfcore.errors import (
     ConcurrencyError,
+    Erased,
     GuardFailed,
     IdempotencyConflict,
     LineageConflict,
@@ -81,7 +82,6 @@ from perfcore.policy import (
     ScoreWeights,
 )
 from perfcore.ports import (
-    AuditEntry,
     Clock,
     IdFactory,
     Notification,
@@ -105,8 +105,7 @@ __all__ = [
     "Approver",
     "ApproverKind",
     "Attainment",
-    "AuditAnchor",
-    "AuditEntry",
+    "AuditCheckpoint",
     "AuditProblem",
     "AuditReport",
     "Blocker",
@@ -115,6 +114,7 @@ __all__ = [
     "CheckIn",
     "Clock",
     "ConcurrencyError",
+    "Erased",
     "Criterion",
     "CriterionSnapshot",
     "CycleStatus",
@@ -186,5 +186,5 @@ __all__ = [
     "UnitOfWork",
     "UuidIds",
     "ValidationError",
-    "verify_audit_log",
+    "verify_store",
 ]

@@ -4,25 +4,69 @@ A command validates its arguments, then calls :meth:`Aggregate._execute`, which 
 (``TransitionNotAllowed``), the policy (``PermissionDenied``) and the guards (``GuardFailed``), in
 that order, and only then builds the event and the new object. The event's payload is exactly what
 changed, as JSON data, so :meth:`Aggregate.replay` rebuilds the object from its history alone.
+
+A command's cost does not grow with the object's history: the new object is built from the old
+one with only the changed fields checked again (appended items alone, for a tuple checked item by
+item), and the events an object holds in memory form a persistent chain that a command extends
+without copying. An object loaded from a store holds none of its earlier events; the store has
+them (``Perfcore.history``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 import attrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from perfcore._codec import from_json_data, to_json_data
-from perfcore._validate import check_aware, identifier, positive_whole, tuple_of
+from perfcore._codec import converter, from_json_data, to_json_data
+from perfcore._validate import (
+    ITEMWISE,
+    SELF_CONTAINED,
+    aware_datetime,
+    check_aware,
+    identifier,
+    optional_identifier,
+    positive_whole,
+)
 from perfcore.actor import Actor
 from perfcore.errors import TransitionNotAllowed, ValidationError
 from perfcore.events import CREATED, Event
 from perfcore.lifecycle import Command, Lifecycle
 from perfcore.policy import DEFAULT_POLICY, Policy
 
-_BOOKKEEPING = frozenset({"id", "version", "state", "history"})
+A = TypeVar("A", bound="Aggregate")
+
+_BOOKKEEPING = frozenset({"id", "version", "state", "created_at", "created_by", "updated_at"})
+
+
+class _Trail:
+    """The events an object holds in memory, newest first: a persistent chain, so that a command
+    adds its event without copying the ones before it."""
+
+    __slots__ = ("before", "event", "length")
+
+    def __init__(self, event: Event, before: _Trail | None) -> None:
+        self.event = event
+        self.before = before
+        self.length: int = 1 if before is None else before.length + 1
+
+    def events(self, after_version: int = 0) -> tuple[Event, ...]:
+        """The events with versions greater than ``after_version``, oldest first."""
+        found: list[Event] = []
+        link: _Trail | None = self
+        while link is not None and link.event.version > after_version:
+            found.append(link.event)
+            link = link.before
+        found.reverse()
+        return tuple(found)
+
+
+def _optional_aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        aware_datetime(instance, attribute, value)
 
 
 @attrs.frozen(kw_only=True)
@@ -62,19 +106,27 @@ class Aggregate:
     #: Each aggregate narrows this to its own state enum, defaulting to its first state.
     state: str = attrs.field(validator=identifier)
     version: int = attrs.field(default=1, validator=positive_whole)
-    history: tuple[Event, ...] = attrs.field(default=(), validator=tuple_of(Event), repr=False)
+    #: When the object was created, and by whom (``None`` for one built by hand).
+    created_at: dt.datetime | None = attrs.field(default=None, validator=_optional_aware)
+    created_by: str | None = attrs.field(default=None, validator=optional_identifier)
+    #: When its last event happened.
+    updated_at: dt.datetime | None = attrs.field(default=None, validator=_optional_aware)
+    # Not part of the value: two objects with the same fields are equal whatever events each
+    # happens to hold in memory.
+    _trail: _Trail | None = attrs.field(default=None, eq=False, repr=False, alias="trail")
 
     # -- reading --------------------------------------------------------------------------------
 
     @property
-    def created_at(self) -> dt.datetime | None:
-        """When the object was created (``None`` for one built by hand without history)."""
-        return self.history[0].at if self.history else None
+    def history(self) -> tuple[Event, ...]:
+        """The events this copy holds, oldest first: every event of an object built by commands
+        in memory (or replayed); for one loaded from a store, only those added since it was
+        loaded. The whole history of a stored object is read from its store."""
+        return () if self._trail is None else self._trail.events()
 
-    @property
-    def created_by(self) -> str | None:
-        """Who created the object."""
-        return self.history[0].actor_id if self.history else None
+    def events_after(self, version: int) -> tuple[Event, ...]:
+        """The events this copy holds with versions greater than ``version``, oldest first."""
+        return () if self._trail is None else self._trail.events(version)
 
     def allowed_triggers(self, actor: Actor, policy: Policy | None = None) -> tuple[str, ...]:
         """The triggers ``actor`` may fire now: those the table allows from the current state
@@ -105,7 +157,7 @@ class Aggregate:
         check_aware("at", at)
         check_reason(reason)
         initial = cls.lifecycle.initial
-        draft = cls(id=id, state=initial, **fields)
+        draft = cls(id=id, state=initial, created_at=at, created_by=by.id, updated_at=at, **fields)
         (policy or DEFAULT_POLICY).authorize(by, cls.lifecycle.name, draft, CREATED)
         event = Event(
             aggregate_type=cls.lifecycle.name,
@@ -119,7 +171,8 @@ class Aggregate:
             reason=reason,
             payload={"set": {name: to_json_data(getattr(draft, name)) for name in fields}},
         )
-        return attrs.evolve(draft, history=(event,))
+        object.__setattr__(draft, "_trail", _Trail(event, None))
+        return draft
 
     def _execute(
         self,
@@ -189,42 +242,92 @@ class Aggregate:
         self, state: str, values: Mapping[str, Any], appended: Mapping[str, tuple[Any, ...]]
     ) -> Self:
         """The next version: in ``state``, ``values`` set, ``appended`` added, validated by the
-        class (attrs runs every converter and validator again)."""
-        updates = dict(values)
+        class: each changed field's converter and validator, and every validator that may read
+        other fields (see :data:`perfcore._validate.SELF_CONTAINED`)."""
+        shape = _shape_of(type(self))
+        new = object.__new__(type(self))
+        for name in shape.names:
+            object.__setattr__(new, name, getattr(self, name))
+        changed = {"state": state, **values}
+        for name, value in changed.items():
+            field = shape.fields.get(name)
+            if field is None:
+                raise ValidationError(name, "is not a field of this object")
+            object.__setattr__(new, name, _convert(field, value))
         for name, items in appended.items():
-            updates[name] = getattr(self, name) + tuple(items)
-        return attrs.evolve(self, state=state, version=self.version + 1, **updates)
+            field = shape.fields.get(name)
+            if field is None:
+                raise ValidationError(name, "is not a field of this object")
+            added = _convert(field, tuple(items))
+            if field.validator in ITEMWISE:
+                check: Callable[..., None] = field.validator
+                check(new, field, added)
+            object.__setattr__(new, name, getattr(self, name) + added)
+        object.__setattr__(new, "version", self.version + 1)
+        object.__setattr__(new, "_trail", self._trail)
+        for field in shape.linked:
+            _check(new, field)
+        for name in changed:
+            field = shape.fields[name]
+            if field.validator is not None and field.validator in SELF_CONTAINED:
+                _check(new, field)
+        for name in appended:
+            field = shape.fields[name]
+            if field.validator in SELF_CONTAINED and field.validator not in ITEMWISE:
+                _check(new, field)
+        return new
 
     def _recorded(self, event: Event) -> Self:
         """This new, not yet shared object with ``event`` added to its history.
 
         The event is built from the validated new values, so it can only be added after
-        ``_next``; setting it in place spares a second full validation per command (half the
-        cost of a command), and is safe because nobody else holds the object yet.
+        ``_next``; setting it in place is safe because nobody else holds the object yet.
         """
-        object.__setattr__(self, "history", (*self.history, event))
+        object.__setattr__(self, "_trail", _Trail(event, self._trail))
+        object.__setattr__(self, "updated_at", event.at)
         return self
 
     # -- replaying ------------------------------------------------------------------------------
 
     @classmethod
-    def replay(cls, events: Iterable[Event]) -> Self:
-        """Rebuild an object from its history alone, checking that the history is whole.
+    def replay(cls, events: Iterable[Event], start: Self | None = None) -> Self:
+        """Rebuild an object from its history, checking that the history is whole.
+
+        Args:
+            events: the events, in version order: from the creation, or from the version after
+                ``start``'s.
+            start: the object as it stood before the first of ``events`` (a snapshot), or
+                ``None`` to replay from the creation.
 
         Raises:
             ValidationError: the events are not one unbroken history of one object of this type,
-                starting at its creation.
+                starting at its creation (or right after ``start``).
         """
-        events = tuple(events)
-        if not events or events[0].trigger != CREATED:
-            raise ValidationError("events", "a history starts with the creation event")
-        first = events[0]
-        types = _field_types(cls)
-        fields = _decode(types, first.payload.get("set", {}))
-        current = cls(id=first.aggregate_id, state=first.to_state, **fields)
-        current = attrs.evolve(current, history=(first,))
-        for expected, event in enumerate(events[1:], start=2):
-            _check_continues(cls.lifecycle, current, event, expected)
+        iterator = iter(events)
+        if start is None:
+            first = next(iterator, None)
+            if first is None or first.trigger != CREATED:
+                raise ValidationError("events", "a history starts with the creation event")
+            types = _field_types(cls)
+            fields = _decode(types, first.payload.get("set", {}))
+            current = cls(
+                id=first.aggregate_id,
+                state=first.to_state,
+                created_at=first.at,
+                created_by=first.actor_id,
+                updated_at=first.at,
+                **fields,
+            )
+            object.__setattr__(current, "_trail", _Trail(first, None))
+        else:
+            current = start
+        return current._replayed(iterator)
+
+    def _replayed(self, events: Iterable[Event]) -> Self:
+        types = _field_types(type(self))
+        current = self
+        for event in events:
+            _check_continues(self.lifecycle, current, event, current.version + 1)
             values = _decode(types, event.payload.get("set", {}))
             appended = {
                 name: _decode_one(types, name, items)
@@ -232,6 +335,17 @@ class Aggregate:
             }
             current = current._next(event.to_state, values, appended)._recorded(event)
         return current
+
+
+def holding(obj: A, events: Iterable[Event]) -> A:
+    """A copy of ``obj`` that holds ``events`` as its history, unchecked: for tests that must
+    build an object whose history is wrong, to show that a check catches it."""
+    trail: _Trail | None = None
+    for event in events:
+        trail = _Trail(event, trail)
+    copy = attrs.evolve(obj)
+    object.__setattr__(copy, "_trail", trail)
+    return copy
 
 
 def _payload(changed: Aggregate, change: Changes) -> dict[str, Any]:
@@ -281,3 +395,68 @@ def _check_continues(lifecycle: Lifecycle, current: Aggregate, event: Event, exp
             "events",
             f"event {expected} ({event.trigger}: {state} -> {event.to_state}) is not in the table",
         )
+
+
+@attrs.frozen
+class _Shape:
+    """What ``_next`` needs of a class, computed once per class."""
+
+    names: tuple[str, ...]
+    fields: Mapping[str, attrs.Attribute[Any]]
+    #: The fields whose validators may read other fields: checked on every change.
+    linked: tuple[attrs.Attribute[Any], ...]
+
+
+_SHAPES: dict[type, _Shape] = {}
+
+
+def _shape_of(cls: type) -> _Shape:
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        fields = attrs.fields(cls)
+        shape = _Shape(
+            names=tuple(field.name for field in fields),
+            fields={field.name: field for field in fields if field.name not in _BOOKKEEPING_ONLY},
+            linked=tuple(
+                field
+                for field in fields
+                if field.validator is not None and field.validator not in SELF_CONTAINED
+            ),
+        )
+        _SHAPES[cls] = shape
+    return shape
+
+
+#: Fields no event may set (the state is set through ``changed``, not here).
+_BOOKKEEPING_ONLY = frozenset({"id", "version", "created_at", "created_by", "updated_at", "_trail"})
+
+
+def _check(obj: object, field: attrs.Attribute[Any]) -> None:
+    validate: Callable[..., None] = field.validator  # type: ignore[assignment]
+    validate(obj, field, getattr(obj, field.name))
+
+
+def _convert(field: attrs.Attribute[Any], value: Any) -> Any:
+    convert = field.converter
+    if convert is None:
+        return value
+    if isinstance(convert, attrs.Converter):
+        # perfcore's fields use plain one-argument converters; this form is for subclasses.
+        return cast(Callable[..., Any], getattr(convert, "converter"))(value)  # noqa: B009
+    return cast(Callable[[Any], Any], convert)(value)
+
+
+def _aggregate_hooks(kind: type) -> bool:
+    return isinstance(kind, type) and issubclass(kind, Aggregate)
+
+
+# The events an object holds in memory are not part of its stored form (a snapshot): the store
+# keeps the events once, in their streams.
+converter.register_unstructure_hook_factory(
+    _aggregate_hooks,
+    lambda kind: make_dict_unstructure_fn(kind, converter, _trail=override(omit=True)),
+)
+converter.register_structure_hook_factory(
+    _aggregate_hooks,
+    lambda kind: make_dict_structure_fn(kind, converter, _trail=override(omit=True)),
+)

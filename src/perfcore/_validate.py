@@ -135,7 +135,7 @@ def instance_of(kind: type | tuple[type, ...]) -> Validator:
             )
             raise ValidationError(attribute.name, f"must be {expected}, not {type(value).__name__}")
 
-    return validate
+    return _self_contained(validate)
 
 
 def optional_instance_of(kind: type | tuple[type, ...]) -> Validator:
@@ -146,7 +146,7 @@ def optional_instance_of(kind: type | tuple[type, ...]) -> Validator:
         if value is not None:
             check(instance, attribute, value)
 
-    return validate
+    return _self_contained(validate)
 
 
 def tuple_of(kind: type | tuple[type, ...]) -> Validator:
@@ -161,7 +161,8 @@ def tuple_of(kind: type | tuple[type, ...]) -> Validator:
                     f"{attribute.name}[{position}]", f"must not be a {type(item).__name__}"
                 )
 
-    return validate
+    ITEMWISE.add(validate)
+    return _self_contained(validate)
 
 
 def ids(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -227,3 +228,33 @@ def optional_number(instance: object, attribute: attrs.Attribute[Any], value: ob
     """A finite Decimal or ``None``."""
     if value is not None:
         number(instance, attribute, value)
+
+
+#: Validators that look at nothing but their own value. A command that leaves such a field as it
+#: was need not check it again (see ``Aggregate._next``); any other validator may read other
+#: fields, so it runs on every change.
+SELF_CONTAINED: set[Validator] = {
+    identifier,
+    optional_identifier,
+    text,
+    any_text,
+    optional_text,
+    aware_datetime,
+    date,
+    optional_date,
+    number,
+    non_negative,
+    ids,
+    texts,
+    positive_whole,
+    whole_number,
+    optional_number,
+}
+#: Validators of a tuple that check each item alone: appending items needs only the new ones
+#: checked, which keeps a command's cost flat however long the tuple has grown.
+ITEMWISE: set[Validator] = set()
+
+
+def _self_contained(validator: Validator) -> Validator:
+    SELF_CONTAINED.add(validator)
+    return validator

@@ -1,479 +1,1307 @@
-"""The audit log's hash chain: pure functions that chain events and verify a log.
+"""The audit: proving the stored state against the events, and sealing the global order.
 
-Each :class:`~perfcore.ports.AuditEntry` carries a hash of the canonical JSON of
-``{"scheme", "sequence", "event", "previous_hash"}``: SHA-256 (scheme 1), or HMAC-SHA256 with a
-secret key (scheme 2). Each entry names the hash of the one before it, so that editing, deleting or
-reordering any entry breaks the chain at that entry. An HMAC key makes the chain unforgeable by
-someone who can rewrite the whole table but does not hold the key.
+The events are the record (:mod:`perfcore.ports`). Three things make tampering with them show:
 
-A chain alone cannot show that its *tail* was cut off: the shortened log is a valid chain. So
-:func:`verify_audit_log` takes an :class:`AuditAnchor`, what the log must hold as known from
-somewhere else: the stored objects' versions and events (every event of every stored object is
-logged, in version order), and/or checkpoints (entries noted earlier, kept outside the database).
+- **Each stream's hash chain** (:mod:`perfcore.recording`): every event's ``hash`` covers the
+  hash before it, the stream, the version, the schema, the header and the body's digest. Editing,
+  removing or reordering an event of a stream breaks its chain there, and the stream's head
+  carries the last hash, so the stream's end is pinned too.
+- **Seals over the global order** (:func:`seal`): every so often (the services seal after each
+  ``seal_every`` committed events, and on ``Perfcore.seal_audit_log()``), a
+  :class:`~perfcore.ports.Seal` commits to every event with a position after the previous seal's
+  ``upto`` (up to its own ``upto``, the position of the last event it covers): its hash is
+  SHA-256 (HMAC-SHA256 with the audit key) over::
+
+      len(previous_hash) (4 bytes) | previous_hash | number (8) | upto (8) | count (8)
+      | len(streams) (8) | streams | for each covered event, in position order:
+        position (8) | chain hash
+
+  (integers big-endian), where ``streams`` is the *manifest*: the canonical JSON list of
+  ``[kind, id, highest version covered]``, sorted. The seals chain to each other, and the manifest
+  pins each stream's version: a stream rolled back or removed after it was sealed shows against
+  it, and so does a cut-off or reordered log. (A seal's ``at`` is not covered: it says when, for
+  people.)
+- **Checkpoints** kept outside the database (:class:`AuditCheckpoint`, from the last report):
+  without a key, someone who can rewrite the whole database can also recompute every hash; a
+  checkpoint (a seal's number and hash, and how far the log reached) cannot be rewritten with it.
+  With an audit key, no chain or seal can be recomputed without the key at all.
+
+**Gaps are not deletions.** Positions may have gaps: a write that was rolled back leaves one, and
+so do PostgreSQL sequences. A seal commits to exactly the events present in its range when it was
+made (their positions, their chain hashes and their count), so a gap inside a sealed range is
+proven harmless, while an event deleted after sealing breaks the seal: the range's hash and count
+no longer match, and the manifest names the stream that was rolled back or removed
+(``STREAM_ROLLED_BACK``, ``STREAM_MISSING``), or the log ends before the seal's ``upto``
+(``TAIL_CUT``). Events after the last seal are covered only by their streams' chains and heads
+until they are sealed, and by a checkpoint: removing a whole unsealed stream, or cutting the
+unsealed tail and setting the heads back, shows only against a checkpoint that saw them. A seal
+covers only up to :meth:`~perfcore.ports.EventStore.stable_position`, below which no write can
+still appear, so a write not yet visible when a seal is made is never skipped by it.
+
+:func:`verify_store` checks all of it in one pass per stream and one pass over the global order,
+in constant memory, while commands go on committing; see its docstring.
 
 >>> import datetime as dt
+>>> from perfcore.adapters.memory import MemoryStore
+>>> from perfcore.streams import Streams
 >>> from perfcore.testing.drivers import driver_for
->>> goal = driver_for("Goal").reach("active")
->>> entries = chain(goal.history, None)
->>> [entry.sequence for entry in entries]
-[1, 2, 3]
->>> verify_audit_log(entries, expected=AuditAnchor.of([goal])).intact
-True
->>> report = verify_audit_log(entries[:2], expected=AuditAnchor.of([goal]))
->>> report.problem, report.index
-(<AuditProblem.TRUNCATED: 'truncated'>, 2)
+>>> store = MemoryStore()
+>>> with store.unit_of_work() as uow:
+...     _ = Streams(uow).save(driver_for("Goal").reach("active", id="g-1"), loaded=None)
+...     uow.commit()
+>>> at = dt.datetime(2026, 1, 31, tzinfo=dt.UTC)
+>>> with store.unit_of_work() as uow:
+...     made = seal(uow, key=None, at=at)
+...     uow.commit()
+>>> made.number, made.upto, made.count, made.streams
+(1, 3, 3, b'[["Goal","g-1",3]]')
+>>> report = verify_store(store)
+>>> report.intact, report.events, report.streams, report.seals
+(True, 3, 1, 1)
+>>> report.checkpoint.seal, report.checkpoint.position, report.checkpoint.count
+(1, 3, 3)
 """
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 import enum
 import hashlib
 import hmac
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import json
+import struct
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Final, NoReturn, Protocol
 
 import attrs
 
 from perfcore._aggregate import Aggregate
 from perfcore._codec import canonical_json
-from perfcore.errors import StorageError, ValidationError
-from perfcore.events import Event
-from perfcore.ports import AuditEntry
-from perfcore.serialization import event_to_json_data
+from perfcore._validate import check_aware
+from perfcore.erasure import erased_streams
+from perfcore.errors import PerfcoreError, StorageError, ValidationError
+from perfcore.ports import (
+    BODY_ERASED,
+    EventStore,
+    RecordedEvent,
+    Seal,
+    Snapshot,
+    Store,
+    StreamHead,
+    UnitOfWork,
+)
+from perfcore.recording import decode
+from perfcore.streams import ObjectCache, Streams, aggregate_type, head_of, restore
 
 __all__ = [
-    "SCHEME_HMAC_SHA256",
-    "SCHEME_SHA256",
-    "AuditAnchor",
+    "AuditCheckpoint",
     "AuditProblem",
     "AuditReport",
-    "chain",
-    "entry_hash",
-    "event_digest",
-    "verify_audit_log",
+    "manifest",
+    "seal",
+    "seal_hash",
+    "verify_store",
 ]
 
-#: Scheme 1: SHA-256 over the canonical JSON of the entry (anyone can recompute it).
-SCHEME_SHA256 = 1
-#: Scheme 2: HMAC-SHA256 with a secret key (only a key holder can recompute it).
-SCHEME_HMAC_SHA256 = 2
-
-AggregateKey = tuple[str, str]
-EventKey = tuple[str, str, int]
-
-
-# -- chaining -------------------------------------------------------------------------------------
+#: How many events a seal covers at most, by default.
+SEAL_LIMIT: Final = 10_000
+#: Events and stream heads read per page.
+_PAGE: Final = 1000
+#: Events of one stream chain-checked, then decoded and replayed, at a time.
+_BATCH: Final = 256
+_ERASED: Final = bytes((BODY_ERASED,))
+#: An event's version, schema and header length, as its chain hash covers them.
+_NUMBERS: Final = struct.Struct(">QII")
 
 
 def _check_key(key: object) -> bytes | None:
     if key is None:
         return None
     if not isinstance(key, bytes) or not key:
-        raise ValidationError("key", "an audit key must be non-empty bytes")
+        raise ValidationError("key", "an audit key must be non-empty bytes, or None")
     return key
 
 
-def _hash_input(scheme: int, sequence: int, event: Event, previous_hash: str) -> bytes:
-    body = {
-        "scheme": scheme,
-        "sequence": sequence,
-        "event": event_to_json_data(event),
-        "previous_hash": previous_hash,
-    }
-    return canonical_json(body).encode("utf-8")
+# -- seals ----------------------------------------------------------------------------------------
 
 
-def entry_hash(
-    *, scheme: int, sequence: int, event: Event, previous_hash: str, key: bytes | None = None
-) -> str:
-    """The hash an entry with these contents must carry, as lowercase hex.
+class _Hasher(Protocol):
+    def update(self, data: bytes, /) -> None: ...
 
-    Raises:
-        ValidationError: the scheme is unknown, or scheme 2 is asked for without a key.
-    """
-    data = _hash_input(scheme, sequence, event, previous_hash)
-    if scheme == SCHEME_SHA256:
-        return hashlib.sha256(data).hexdigest()
-    if scheme == SCHEME_HMAC_SHA256:
-        secret = _check_key(key)
-        if secret is None:
-            raise ValidationError("key", "scheme 2 (HMAC-SHA256) needs the audit key")
-        return hmac.new(secret, data, hashlib.sha256).hexdigest()
-    raise ValidationError("scheme", f"unknown audit hash scheme {scheme!r}; known: 1, 2")
+    def digest(self) -> bytes: ...
 
 
-def chain(
-    events: Iterable[Event], previous: AuditEntry | None, key: bytes | None = None
-) -> list[AuditEntry]:
-    """Audit entries for ``events``, chained after ``previous`` (the log's last entry, or None).
-
-    Args:
-        events: the events to record, in commit order.
-        previous: the entry the new ones follow; ``None`` for an empty log.
-        key: the secret for HMAC-SHA256 (scheme 2); ``None`` for plain SHA-256 (scheme 1).
-
-    Returns:
-        One entry per event, with sequences following ``previous``'s.
-    """
-    secret = _check_key(key)
-    scheme = SCHEME_SHA256 if secret is None else SCHEME_HMAC_SHA256
-    sequence = 0 if previous is None else previous.sequence
-    previous_hash = "" if previous is None else previous.hash
-    entries: list[AuditEntry] = []
-    for event in events:
-        sequence += 1
-        digest = entry_hash(
-            scheme=scheme,
-            sequence=sequence,
-            event=event,
-            previous_hash=previous_hash,
-            key=secret,
-        )
-        entries.append(
-            AuditEntry(
-                sequence=sequence,
-                event=event,
-                previous_hash=previous_hash,
-                hash=digest,
-                scheme=scheme,
+def _seal_hasher(
+    previous_hash: bytes, number: int, upto: int, count: int, streams: bytes, key: bytes | None
+) -> _Hasher:
+    hasher: _Hasher = hashlib.sha256() if key is None else hmac.new(key, digestmod=hashlib.sha256)
+    hasher.update(
+        b"".join(
+            (
+                len(previous_hash).to_bytes(4, "big"),
+                previous_hash,
+                number.to_bytes(8, "big"),
+                upto.to_bytes(8, "big"),
+                count.to_bytes(8, "big"),
+                len(streams).to_bytes(8, "big"),
+                streams,
             )
         )
-        previous_hash = digest
-    return entries
+    )
+    return hasher
 
 
-def event_digest(event: Event) -> str:
-    """A SHA-256 of one event's canonical JSON: how an anchor remembers a stored event."""
-    return hashlib.sha256(canonical_json(event_to_json_data(event)).encode("utf-8")).hexdigest()
+def _links(events: Iterable[RecordedEvent]) -> bytes:
+    """What a seal's hash covers of each event: its position and its chain hash."""
+    parts: list[bytes] = []
+    for event in events:
+        parts.append(event.position.to_bytes(8, "big"))
+        parts.append(event.hash)
+    return b"".join(parts)
 
 
-# -- anchors and reports --------------------------------------------------------------------------
+def seal_hash(
+    *,
+    previous_hash: bytes,
+    number: int,
+    upto: int,
+    count: int,
+    streams: bytes,
+    events: Iterable[RecordedEvent],
+    key: bytes | None = None,
+) -> bytes:
+    """The hash of a seal with these fields over ``events`` (those of its range, in position
+    order): SHA-256, or HMAC-SHA256 with ``key``. See the module's docstring for its input."""
+    hasher = _seal_hasher(previous_hash, number, upto, count, streams, _check_key(key))
+    hasher.update(_links(events))
+    return hasher.digest()
+
+
+def manifest(versions: dict[tuple[str, str], int]) -> bytes:
+    """A seal's manifest: the canonical JSON list of ``[kind, id, version]``, sorted."""
+    rows = [[kind, id, version] for (kind, id), version in sorted(versions.items())]
+    return canonical_json(rows).encode("utf-8")
+
+
+def _positive(name: str, value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValidationError(name, f"must be a whole number of at least 1, not {value!r}")
+    return value
+
+
+def seal(
+    uow: UnitOfWork, *, key: bytes | None, at: dt.datetime, limit: int = SEAL_LIMIT
+) -> Seal | None:
+    """Add the next seal to ``uow``'s seal log, covering the committed events after the last
+    seal's ``upto``, up to the store's stable position (at most ``limit`` of them); the caller
+    commits. Call it again while it returns a seal to cover a long unsealed tail.
+
+    Args:
+        uow: the unit of work.
+        key: the audit key (HMAC-SHA256); ``None`` for SHA-256.
+        at: when.
+        limit: the most events one seal covers.
+
+    Returns:
+        The seal added, or ``None`` when no event is left to seal.
+
+    Raises:
+        ConcurrencyError: (``aggregate_type`` :data:`perfcore.ports.SEALS`, now or at commit)
+            another unit of work sealed first; try again in a new unit of work.
+    """
+    secret = _check_key(key)
+    check_aware("at", at)
+    _positive("limit", limit)
+    last = uow.seals.last()
+    after = 0 if last is None else last.upto
+    stable = uow.events.stable_position()
+    if stable <= after:
+        return None
+    covered: list[bytes] = []
+    versions: dict[tuple[str, str], int] = {}
+    upto = after
+    count = 0
+    done = False
+    while count < limit and not done:
+        want = min(_PAGE, limit - count)
+        page = uow.events.scan(after=upto, limit=want)
+        for event in page:
+            if event.position > stable:
+                done = True
+                break
+            covered.append(event.position.to_bytes(8, "big"))
+            covered.append(event.hash)
+            stream = (event.kind, event.id)
+            if versions.get(stream, 0) < event.version:
+                versions[stream] = event.version
+            upto = event.position
+            count += 1
+        done = done or len(page) < want
+    if count == 0:
+        return None
+    number = 1 if last is None else last.number + 1
+    previous = b"" if last is None else last.hash
+    streams = manifest(versions)
+    hasher = _seal_hasher(previous, number, upto, count, streams, secret)
+    hasher.update(b"".join(covered))
+    made = Seal(
+        number=number,
+        upto=upto,
+        count=count,
+        streams=streams,
+        previous_hash=previous,
+        hash=hasher.digest(),
+        at=at,
+    )
+    uow.seals.add(made)
+    return made
+
+
+# -- reports --------------------------------------------------------------------------------------
 
 
 @attrs.frozen(kw_only=True)
-class AuditAnchor:
-    """What the log must hold, known from outside the log: how a cut-off tail is seen.
+class AuditCheckpoint:
+    """What a verification saw, to keep outside the database (a ticket, a signed e-mail, another
+    system): the next verification checks that it still holds.
 
     Attributes:
-        count: the log holds at least this many entries.
-        checkpoints: ``{sequence: hash}`` of entries noted earlier and kept outside the
-            database (a daily note, a ticket, a signed e-mail): they must still be there.
-        versions: ``{(type, id): version}`` of stored objects: each one's events 1..version
-            must all be in the log.
-        digests: ``{(type, id, version): event_digest(event)}`` of the stored objects' events:
-            the logged event must be the one the object's own history holds.
-
-    The log may hold more than the anchor (it grew since the anchor was taken); never less.
+        seal: the number of the last seal (0: none yet).
+        seal_hash: that seal's hash (empty for none).
+        position: the highest position of an event seen (0: none).
+        count: how many events were seen at or below ``position``.
     """
 
-    count: int = 0
-    checkpoints: Mapping[int, str] = attrs.field(factory=dict)
-    versions: Mapping[AggregateKey, int] = attrs.field(factory=dict)
-    digests: Mapping[EventKey, str] = attrs.field(factory=dict)
+    seal: int
+    seal_hash: bytes
+    position: int
+    count: int
+
+    def as_text(self) -> str:
+        """One line of text to keep: ``seal:hash-hex:position:count``."""
+        return f"{self.seal}:{self.seal_hash.hex()}:{self.position}:{self.count}"
 
     @classmethod
-    def of(cls, objects: Iterable[Aggregate]) -> AuditAnchor:
-        """The anchor stored objects give: their versions and the digests of their events.
+    def from_text(cls, text: str) -> AuditCheckpoint:
+        """The checkpoint :meth:`as_text` wrote.
 
-        Read the objects *before* the log, so that anything saved in between only makes the
-        log longer than the anchor, which is allowed.
+        Raises:
+            ValidationError: ``text`` is not such a line.
         """
-        versions: dict[AggregateKey, int] = {}
-        digests: dict[EventKey, str] = {}
-        for obj in objects:
-            for event in obj.history:
-                key = (event.aggregate_type, event.aggregate_id)
-                versions[key] = max(versions.get(key, 0), event.version)
-                digests[(*key, event.version)] = event_digest(event)
-        return cls(count=sum(versions.values()), versions=versions, digests=digests)
-
-    @classmethod
-    def checkpoint(cls, entry: AuditEntry) -> AuditAnchor:
-        """An anchor from one entry noted earlier (say, :attr:`AuditReport.last` of the last
-        verification), kept outside the database: the log must still reach it, unchanged."""
-        return cls().with_checkpoint(entry)
-
-    def with_checkpoint(self, entry: AuditEntry) -> AuditAnchor:
-        """This anchor, and also ``entry``'s sequence and hash."""
-        return attrs.evolve(
-            self,
-            count=max(self.count, entry.sequence),
-            checkpoints={**self.checkpoints, entry.sequence: entry.hash},
-        )
+        try:
+            seal, digest, position, count = text.strip().split(":")
+            return cls(
+                seal=int(seal),
+                seal_hash=bytes.fromhex(digest),
+                position=int(position),
+                count=int(count),
+            )
+        except ValueError:
+            raise ValidationError("checkpoint", f"{text!r} is not an audit checkpoint") from None
 
 
 class AuditProblem(enum.StrEnum):
-    """What :func:`verify_audit_log` found wrong at the first bad entry."""
+    """What :func:`verify_store` found wrong first."""
 
-    EDITED = "edited"
-    DELETED = "deleted"
+    #: An event does not match its chain hash: its header, body, stream, version or schema (or
+    #: its hash) was changed.
+    EVENT_EDITED = "event_edited"
+    #: A stream skips a version: an event in the middle of it is gone.
+    EVENT_MISSING = "event_missing"
+    #: A snapshot, a stream head, or the object the store loads differs from the replay of the
+    #: stream's events (a goal's target or state edited in the database, say).
+    STATE_EDITED = "state_edited"
+    #: A stream that a seal names is gone.
+    STREAM_MISSING = "stream_missing"
+    #: A stream is at a lower version than a seal saw, or its events stop before its head: an
+    #: object was put back to an earlier version.
+    STREAM_ROLLED_BACK = "stream_rolled_back"
+    #: The log ends before a seal's range or a checkpoint's position: its tail was cut off.
+    TAIL_CUT = "tail_cut"
+    #: Events moved between positions: a seal's hash fails while each stream is intact (without
+    #: a key, also an event rewritten with its stream's chain recomputed).
     REORDERED = "reordered"
-    TRUNCATED = "truncated"
-    UNVERIFIABLE = "unverifiable"
+    #: A seal's own fields are wrong: its link to the seal before, its hash (against the next
+    #: seal's link or a checkpoint), its count, its range or its manifest.
+    SEAL_EDITED = "seal_edited"
+    #: A stored row cannot be read or decoded, or a stream's events do not replay.
+    UNREADABLE = "unreadable"
+    #: An event's body was erased, but no erasure record of the stream's person names it.
+    ERASED_WITHOUT_RECORD = "erased_without_record"
 
 
 @attrs.frozen(kw_only=True)
 class AuditReport:
-    """The outcome of :func:`verify_audit_log`. True when the log is intact.
+    """The outcome of :func:`verify_store`; true when the store is intact.
 
     Attributes:
-        intact: whether every entry checked out and the log reaches its anchor.
-        checked: how many entries were read.
-        last: the last entry read (``None`` for an empty log): when the log is intact, keep it
-            outside the database as a checkpoint for the next verification.
-        index: the 0-based position, in the entries read, of the first bad entry (for a
-            truncated log: the position where the first missing entry belongs); ``None`` when
-            intact.
-        sequence: the sequence number that position should hold; ``None`` when intact.
-        problem: what is wrong there; ``None`` when intact.
+        intact: whether everything checked out.
+        events: how many events were checked against their streams' chains.
+        streams: how many streams were checked.
+        seals: how many seals were checked.
+        problem: what is wrong first; ``None`` when intact.
+        kind, id, version, position: the first bad stream and event, where known.
+        seal: the number of the seal at fault, where one is.
         detail: what was found, in words.
+        checkpoint: when intact, what to keep outside the database for the next verification
+            (the last seal read, and the highest position seen); ``None`` otherwise.
     """
 
     intact: bool
-    checked: int
-    last: AuditEntry | None
-    index: int | None = None
-    sequence: int | None = None
+    events: int
+    streams: int
+    seals: int
     problem: AuditProblem | None = None
-    detail: str = "the audit log is intact"
+    kind: str | None = None
+    id: str | None = None
+    version: int | None = None
+    position: int | None = None
+    seal: int | None = None
+    detail: str = "the store is intact"
+    checkpoint: AuditCheckpoint | None = None
 
     def __bool__(self) -> bool:
         return self.intact
 
-    @property
-    def head(self) -> str:
-        """The hash of the last entry read ("" for an empty log)."""
-        return "" if self.last is None else self.last.hash
 
-
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class _Finding:
-    index: int
     problem: AuditProblem
     detail: str
+    kind: str | None = None
+    id: str | None = None
+    version: int | None = None
+    position: int | None = None
+    seal: int | None = None
+    #: Reported only if no stream shows a fault.
+    weak: bool = False
+
+
+class _Found(Exception):
+    """Ends a verification at its first finding."""
+
+    def __init__(self, finding: _Finding) -> None:
+        super().__init__(finding.detail)
+        self.finding = finding
+
+
+def _fail(problem: AuditProblem, detail: str, **where: Any) -> NoReturn:
+    raise _Found(_Finding(problem=problem, detail=detail, **where))
+
+
+def _weak(problem: AuditProblem, detail: str, **where: Any) -> NoReturn:
+    """A finding the streams' checks may explain better (see ``_Verifier._seal_broken``)."""
+    raise _Found(_Finding(problem=problem, detail=detail, weak=True, **where))
+
+
+def _at(event: RecordedEvent) -> dict[str, Any]:
+    return {
+        "kind": event.kind,
+        "id": event.id,
+        "version": event.version,
+        "position": event.position,
+    }
+
+
+def _name(kind: str, id: str) -> str:
+    return f"{kind} {id!r}"
 
 
 # -- verifying ------------------------------------------------------------------------------------
 
 
-def verify_audit_log(
-    entries: Iterable[AuditEntry],
-    key: bytes | None = None,
-    expected: AuditAnchor | None = None,
+def verify_store(
+    store: Store,
     *,
-    after: AuditEntry | None = None,
+    key: bytes | None = None,
+    checkpoint: AuditCheckpoint | None = None,
+    replay: bool = True,
 ) -> AuditReport:
-    """Check a log, and report the first entry that was edited, deleted, reordered or cut off.
+    """Prove a store's state against its events, and report the first fault found.
 
-    Every entry is checked, in the order given (sequence order), for: its sequence (the next
-    number), its scheme (keyed logs must be keyed throughout, so that nobody downgrades an entry
-    to plain SHA-256), its link (``previous_hash`` is the hash of the entry before), its own hash,
-    its place in its object's history (versions 1, 2, ... in order), and, with an anchor, that it
-    holds the event the stored object holds. Then the log must reach the anchor.
+    In one read-only unit of work:
+
+    1. ``checkpoint`` (from an earlier report, kept outside the database): the seal it names
+       still has its hash.
+    2. The global order, read once with :meth:`~perfcore.ports.EventStore.scan`: each seal, up
+       to the last one there was when the verification began, follows and links to the one
+       before, and its hash and count match the events in its range. (Only when a seal fails
+       is its manifest read, to name the stream rolled back or removed.) The log still reaches
+       the checkpoint's position, with as many events up to it as the checkpoint saw.
+    3. Every stream, up to the version of its head as read (later events are commands
+       committing meanwhile): versions 1 to the head's without a gap, positions rising with
+       them, each event's chain hash (over its stored bytes: nothing is decoded), the head's
+       hash (the last event's), no event left beyond the head; an erased body only where an
+       erasure record of the stream's person names the stream. With ``replay``, the events up
+       to the newest snapshot are replayed and must equal it, and the object the store loads
+       (that snapshot and the chain-checked events after it, replayed: the replay of all its
+       events) must match its head's state and query columns. Streams of kinds that are not
+       aggregate types ("Lineage", "Erasure", ...), and erased streams, are chain-checked only.
+    4. The streams hold every event the global order holds up to the stable position (an event
+       whose head was deleted is found here).
+
+    A seal's failure that the seal alone cannot explain (events swapped, or gone from the
+    middle of a stream, or a count edited) is reported only if no stream's check names the
+    fault first.
+
+    Memory stays constant: pages of stream heads and events, one stream's events and objects at a
+    time, one seal's manifest at a time (and only when it failed).
 
     Args:
-        entries: the log, in sequence order (``AuditLog.read()``). It is read into memory.
-        key: the HMAC key the log was written with; ``None`` for an unkeyed log.
-        expected: what the log must hold at least, known from elsewhere; without it a cut-off
-            tail cannot be seen.
-        after: a trusted entry the given ones follow (to verify only the entries after a
-            checkpoint); ``None`` when ``entries`` start at sequence 1.
+        store: the store.
+        key: the audit key the store was written with; ``None`` for SHA-256.
+        checkpoint: what an earlier verification saw (its :attr:`AuditReport.checkpoint`).
+        replay: whether to rebuild every object (``False``: chains, heads and seals only, much
+            faster).
 
     Returns:
-        An :class:`AuditReport`: ``intact``, or the first bad position and what is wrong there.
+        An :class:`AuditReport`: intact with a new checkpoint, or the first fault.
     """
     secret = _check_key(key)
-    anchor = expected if expected is not None else AuditAnchor()
-    rows, unreadable = _read_all(entries)
-    walk = _Walk(rows, secret, anchor, after)
-    finding = walk.run()
-    if finding is None and unreadable is not None:
-        finding = _Finding(
-            len(rows), AuditProblem.EDITED, f"the entry cannot be read: {unreadable}"
-        )
-    if finding is None:
-        finding = _missing_tail(walk, anchor)
-    last = rows[-1] if rows else after
-    if finding is None:
-        return AuditReport(intact=True, checked=len(rows), last=last)
-    return AuditReport(
-        intact=False,
-        checked=len(rows),
-        last=last,
-        index=finding.index,
-        sequence=walk.first + finding.index,
-        problem=finding.problem,
-        detail=finding.detail,
-    )
+    with store.unit_of_work() as uow:
+        return _Verifier(uow, secret, checkpoint, replay).run()
 
 
-def _read_all(entries: Iterable[AuditEntry]) -> tuple[list[AuditEntry], str | None]:
-    """The entries up to the first one the store cannot read, and why it could not."""
-    rows: list[AuditEntry] = []
-    iterator: Iterator[AuditEntry] = iter(entries)
-    while True:
-        try:
-            rows.append(next(iterator))
-        except StopIteration:
-            return rows, None
-        except StorageError as error:
-            return rows, str(error)
-
-
-class _Walk:
-    """One pass over the entries, remembering what the tail check needs."""
+class _Verifier:
+    """One verification of one unit of work's view of a store."""
 
     def __init__(
         self,
-        rows: Sequence[AuditEntry],
+        uow: UnitOfWork,
         key: bytes | None,
-        anchor: AuditAnchor,
-        after: AuditEntry | None,
+        checkpoint: AuditCheckpoint | None,
+        replay: bool,
     ) -> None:
-        self.rows = rows
+        self.uow = uow
+        self.events: EventStore = uow.events
         self.key = key
-        self.anchor = anchor
-        self.first = 1 if after is None else after.sequence + 1
-        self.start_hash = "" if after is None else after.hash
-        self.partial = after is not None
-        # Where each stored hash and sequence sits, to tell a moved entry from a lost one.
-        self.position_of_hash = {row.hash: index for index, row in enumerate(rows)}
-        self.positions_of_sequence: dict[int, list[int]] = {}
-        for index, row in enumerate(rows):
-            self.positions_of_sequence.setdefault(row.sequence, []).append(index)
-        self.seen: dict[AggregateKey, int] = {}
+        self.checkpoint = checkpoint
+        self.replay = replay
+        self.checked_events = 0
+        #: Events the streams hold at or below the stable position: as many as the scan saw.
+        self.stable_events = 0
+        self.checked_streams = 0
+        self.checked_seals = 0
+        self.scanned = 0
+        self.highest = 0
+        self.last_seal: Seal | None = None
+        self.stable = 0
+        #: Events seen at or below the checkpoint's position, and whether the one at it was.
+        self._below = 0
+        self._reached = False
+        self._types: dict[str, type[Aggregate] | None] = {}
+        self._erasures: tuple[str, frozenset[tuple[str, str]]] | None = None
 
-    def run(self) -> _Finding | None:
-        for index, row in enumerate(self.rows):
-            finding = self._check(index, row)
-            if finding is not None:
-                return finding
-            key = (row.event.aggregate_type, row.event.aggregate_id)
-            self.seen[key] = row.event.version
-        return None
-
-    def _check(self, index: int, row: AuditEntry) -> _Finding | None:
-        checks = (
-            self._sequence,
-            self._scheme,
-            self._link,
-            self._own_hash,
-            self._history_order,
-            self._anchored,
+    def run(self) -> AuditReport:
+        try:
+            self._begin()
+            weak: _Found | None = None
+            try:
+                self._order()
+            except _Found as found:
+                # A seal that fails while the streams it names look whole: a stream's own check
+                # may name the event (a swap within one stream, a chain recomputed without the
+                # key, an event gone from the middle of a stream).
+                if not found.finding.weak:
+                    raise
+                weak = found
+            self._streams()
+            if weak is not None:
+                raise weak
+            if self.stable_events < self.scanned:
+                self._headless()
+        except _Found as found:
+            return self._report(found.finding)
+        last = self.last_seal
+        return AuditReport(
+            intact=True,
+            events=self.checked_events,
+            streams=self.checked_streams,
+            seals=self.checked_seals,
+            checkpoint=AuditCheckpoint(
+                seal=0 if last is None else last.number,
+                seal_hash=b"" if last is None else last.hash,
+                position=self.highest,
+                count=self.scanned,
+            ),
         )
-        for check in checks:
-            finding = check(index, row)
-            if finding is not None:
-                return finding
-        return None
 
-    def _previous_hash(self, index: int) -> str:
-        return self.rows[index - 1].hash if index else self.start_hash
-
-    def _sequence(self, index: int, row: AuditEntry) -> _Finding | None:
-        expected = self.first + index
-        if row.sequence == expected:
-            return None
-        if row.sequence < expected:
-            why = f"holds sequence {row.sequence} after {expected - 1}: out of order"
-            return _Finding(index, AuditProblem.REORDERED, f"entry {expected} {why}")
-        later = any(p > index for p in self.positions_of_sequence.get(expected, ()))
-        if later:
-            why = f"entry {expected} comes after entry {row.sequence}: out of order"
-            return _Finding(index, AuditProblem.REORDERED, why)
-        missing = (
-            f"{expected}" if row.sequence == expected + 1 else f"{expected}-{row.sequence - 1}"
+    def _report(self, finding: _Finding) -> AuditReport:
+        return AuditReport(
+            intact=False,
+            events=self.checked_events,
+            streams=self.checked_streams,
+            seals=self.checked_seals,
+            problem=finding.problem,
+            kind=finding.kind,
+            id=finding.id,
+            version=finding.version,
+            position=finding.position,
+            seal=finding.seal,
+            detail=finding.detail,
         )
-        return _Finding(index, AuditProblem.DELETED, f"entries {missing} are missing")
 
-    def _scheme(self, index: int, row: AuditEntry) -> _Finding | None:
-        expected = self.first + index
-        if row.scheme not in (SCHEME_SHA256, SCHEME_HMAC_SHA256):
-            why = f"entry {expected} has unknown hash scheme {row.scheme!r}"
-            return _Finding(index, AuditProblem.UNVERIFIABLE, why)
-        if self.key is None and row.scheme == SCHEME_HMAC_SHA256:
-            why = f"entry {expected} is keyed (HMAC): verify with the audit key"
-            return _Finding(index, AuditProblem.UNVERIFIABLE, why)
-        if self.key is not None and row.scheme == SCHEME_SHA256:
-            why = f"entry {expected} is not keyed in a keyed log: it was rewritten without the key"
-            return _Finding(index, AuditProblem.EDITED, why)
-        return None
+    # -- the start: what is verified, and the checkpoint's seal ---------------------------------
 
-    def _link(self, index: int, row: AuditEntry) -> _Finding | None:
-        expected = self.first + index
-        if row.previous_hash == self._previous_hash(index):
-            return None
-        elsewhere = self.position_of_hash.get(row.previous_hash)
-        if elsewhere is not None:
-            why = f"entry {expected} follows entry {self.first + elsewhere}, not {expected - 1}"
-            return _Finding(index, AuditProblem.REORDERED, why)
-        if index and self._hash_holds(row):
-            # This entry is whole, so the one before it was rewritten with a fresh hash.
-            why = f"entry {expected - 1} was rewritten: entry {expected} recorded another hash"
-            return _Finding(index - 1, AuditProblem.EDITED, why)
-        why = f"the entry before entry {expected} is missing: its link leads nowhere"
-        return _Finding(index, AuditProblem.DELETED, why)
-
-    def _hash_holds(self, row: AuditEntry) -> bool:
-        digest = entry_hash(
-            scheme=row.scheme,
-            sequence=row.sequence,
-            event=row.event,
-            previous_hash=row.previous_hash,
-            key=self.key,
-        )
-        return hmac.compare_digest(digest, row.hash)
-
-    def _own_hash(self, index: int, row: AuditEntry) -> _Finding | None:
-        if self._hash_holds(row):
-            return None
-        why = f"entry {self.first + index} does not match its hash: its contents were changed"
-        return _Finding(index, AuditProblem.EDITED, why)
-
-    def _history_order(self, index: int, row: AuditEntry) -> _Finding | None:
-        event = row.event
-        key = (event.aggregate_type, event.aggregate_id)
-        name = f"{event.aggregate_type} {event.aggregate_id!r}"
-        if key not in self.seen and self.partial:
-            return None
-        wanted = self.seen.get(key, 0) + 1
-        if event.version == wanted:
-            return None
-        at = f"entry {self.first + index}"
-        if event.version < wanted:
-            why = f"{at} logs {name} version {event.version} again, after version {wanted - 1}"
-            return _Finding(index, AuditProblem.REORDERED, why)
-        why = f"{at} logs {name} version {event.version}; version {wanted} is missing before it"
-        return _Finding(index, AuditProblem.DELETED, why)
-
-    def _anchored(self, index: int, row: AuditEntry) -> _Finding | None:
-        event = row.event
-        at = f"entry {self.first + index}"
-        noted = self.anchor.checkpoints.get(row.sequence)
-        if noted is not None and noted != row.hash:
-            return _Finding(index, AuditProblem.EDITED, f"{at} is not the checkpointed entry")
-        digest = self.anchor.digests.get((event.aggregate_type, event.aggregate_id, event.version))
-        if digest is not None and digest != event_digest(event):
-            why = (
-                f"{at} logs {event.aggregate_type} {event.aggregate_id!r} version"
-                f" {event.version} other than the stored object's history holds it"
+    def _begin(self) -> None:
+        try:
+            self.last_seal = self.uow.seals.last()
+            # Read after the last seal, so that every seal read covers only stable positions.
+            self.stable = self.events.stable_position()
+        except StorageError as error:
+            _fail(AuditProblem.UNREADABLE, f"the seal log cannot be read: {error}")
+        checkpoint = self.checkpoint
+        if checkpoint is None or checkpoint.seal <= 0:
+            return
+        last = self.last_seal
+        if last is None or last.number < checkpoint.seal:
+            _fail(
+                AuditProblem.SEAL_EDITED,
+                f"seal {checkpoint.seal}, which the checkpoint names, is gone: the seal log ends"
+                f" at seal {0 if last is None else last.number}",
+                seal=checkpoint.seal,
             )
-            return _Finding(index, AuditProblem.EDITED, why)
+        found = self._seal_numbered(checkpoint.seal)
+        if found is None or found.hash != checkpoint.seal_hash:
+            _fail(
+                AuditProblem.SEAL_EDITED,
+                f"seal {checkpoint.seal} is not the seal the checkpoint saw: the sealed log was"
+                " rewritten",
+                seal=checkpoint.seal,
+            )
+
+    def _seal_numbered(self, number: int) -> Seal | None:
+        try:
+            for found in self.uow.seals.read(after=number - 1):
+                return found if found.number == number else None
+        except StorageError as error:
+            _fail(AuditProblem.UNREADABLE, f"seal {number} cannot be read: {error}", seal=number)
         return None
 
+    # -- the global order: seals, the unsealed tail, the checkpoint's reach ---------------------
 
-def _missing_tail(walk: _Walk, anchor: AuditAnchor) -> _Finding | None:
-    """Whether the log stops short of its anchor: a cut-off tail."""
-    end = len(walk.rows)
-    last = walk.first - 1 + end
-    for (kind, id), version in sorted(anchor.versions.items()):
-        logged = walk.seen.get((kind, id), 0)
-        if logged < version and not (walk.partial and (kind, id) not in walk.seen):
-            why = (
-                f"the log ends at entry {last} without {kind} {id!r} version {logged + 1}"
-                f" (the stored object is at version {version})"
+    def _order(self) -> None:
+        scanner = _Scanner(self.events)
+        last = self.last_seal
+        previous: Seal | None = None
+        if last is not None:
+            seals = self.uow.seals.read()
+            current = self._next_seal(seals, 1)
+            while current is not None and current.number <= last.number:
+                following = self._next_seal(seals, current.number + 1)
+                if following is not None and following.number > last.number:
+                    following = None
+                self._seal(current, previous, following, scanner)
+                self.checked_seals += 1
+                previous = current
+                current = following
+            if previous is None or previous.number != last.number:
+                number = 1 if previous is None else previous.number + 1
+                _fail(
+                    AuditProblem.SEAL_EDITED,
+                    f"seal {number} is missing: the seal log went up to seal {last.number}",
+                    seal=number,
+                )
+        for page in scanner.until(self.stable):
+            self._count(page)
+        self._reach()
+
+    def _next_seal(self, seals: Iterator[Seal], number: int) -> Seal | None:
+        try:
+            return next(seals, None)
+        except StorageError as error:
+            _fail(AuditProblem.UNREADABLE, f"seal {number} cannot be read: {error}", seal=number)
+
+    def _count(self, page: Sequence[RecordedEvent]) -> None:
+        self.scanned += len(page)
+        self.highest = page[-1].position
+        checkpoint = self.checkpoint
+        if checkpoint is not None and page[0].position <= checkpoint.position:
+            index = bisect.bisect_right(page, checkpoint.position, key=_position)
+            self._below += index
+            if index and page[index - 1].position == checkpoint.position:
+                self._reached = True
+
+    def _reach(self) -> None:
+        """The log must still reach the checkpoint, with every event it saw below it."""
+        checkpoint = self.checkpoint
+        if checkpoint is None or checkpoint.position <= 0:
+            return
+        if not self._reached:
+            _fail(
+                AuditProblem.TAIL_CUT,
+                f"the event at position {checkpoint.position}, which the checkpoint saw, is gone:"
+                f" the log now ends at position {self.highest}",
+                position=checkpoint.position,
             )
-            return _Finding(end, AuditProblem.TRUNCATED, why)
-    if last < anchor.count:
-        why = f"the log ends at entry {last}, but at least {anchor.count} entries were written"
-        return _Finding(end, AuditProblem.TRUNCATED, why)
-    return None
+        if self._below < checkpoint.count:
+            _fail(
+                AuditProblem.TAIL_CUT,
+                f"{checkpoint.count - self._below} of the {checkpoint.count} events the"
+                f" checkpoint saw up to position {checkpoint.position} are gone",
+                position=checkpoint.position,
+            )
+        if self._below > checkpoint.count:
+            _fail(
+                AuditProblem.REORDERED,
+                f"{self._below - checkpoint.count} events appeared at or below position"
+                f" {checkpoint.position} after the checkpoint saw {checkpoint.count} there",
+                position=checkpoint.position,
+            )
+
+    def _seal(
+        self, current: Seal, previous: Seal | None, following: Seal | None, scanner: _Scanner
+    ) -> None:
+        number = 1 if previous is None else previous.number + 1
+        low = 0 if previous is None else previous.upto
+        link = b"" if previous is None else previous.hash
+        if current.number != number:
+            _fail(
+                AuditProblem.SEAL_EDITED,
+                f"seal {number} is missing: seal {current.number} follows seal {number - 1}",
+                seal=number,
+            )
+        if current.previous_hash != link:
+            _fail(
+                AuditProblem.SEAL_EDITED,
+                f"seal {number} does not link to seal {number - 1}",
+                seal=number,
+            )
+        if current.upto <= low or current.count < 1:
+            _fail(
+                AuditProblem.SEAL_EDITED,
+                f"seal {number} covers no range: up to position {current.upto} after"
+                f" {low}, {current.count} events",
+                seal=number,
+            )
+        try:
+            hasher = _seal_hasher(
+                link, number, current.upto, current.count, current.streams, self.key
+            )
+        except (OverflowError, TypeError):
+            _fail(AuditProblem.SEAL_EDITED, f"seal {number} holds impossible numbers", seal=number)
+        count = 0
+        last_present = low
+        for page in scanner.until(current.upto):
+            hasher.update(b"".join([one.position.to_bytes(8, "big") + one.hash for one in page]))
+            count += len(page)
+            last_present = page[-1].position
+            self._count(page)
+        if hasher.digest() == current.hash:
+            if count != current.count:
+                _fail(
+                    AuditProblem.SEAL_EDITED,
+                    f"seal {number}'s hash holds, but it says it covers {current.count} events"
+                    f" and its range holds {count}: the seal was forged",
+                    seal=number,
+                )
+            return
+        derived = self._derive(low, current.upto)
+        self._seal_broken(current, following, scanner, count, derived, low, last_present)
+
+    def _derive(self, low: int, upto: int) -> bytes:
+        """The manifest of the events now in positions ``(low, upto]``."""
+        versions: dict[tuple[str, str], int] = {}
+        scanner = _Scanner(self.events, after=low)
+        for page in scanner.until(upto):
+            for event in page:
+                stream = (event.kind, event.id)
+                if versions.get(stream, 0) < event.version:
+                    versions[stream] = event.version
+        return manifest(versions)
+
+    def _seal_broken(
+        self,
+        current: Seal,
+        following: Seal | None,
+        scanner: _Scanner,
+        count: int,
+        derived: bytes,
+        low: int,
+        last_present: int,
+    ) -> NoReturn:
+        """Say why a seal's hash does not match the events in its range.
+
+        What the seal alone cannot tell apart (its count or manifest edited, or events moved,
+        deleted in the middle of a stream, or rewritten) is a *weak* finding: the streams are
+        checked first, and a fault one of them shows is reported instead.
+        """
+        number = current.number
+        span = f"positions {low + 1} to {current.upto}"
+        if following is not None and following.previous_hash != current.hash:
+            _fail(
+                AuditProblem.SEAL_EDITED,
+                f"seal {number}'s hash was changed: seal {number + 1} links to another",
+                seal=number,
+            )
+        rows = self._manifest_rows(current)
+        if count < current.count:
+            missing = self._gone(rows)
+            # The events at the end of the range are gone, and nothing follows them.
+            cut = last_present < current.upto and scanner.peek() is None
+            if cut and len(missing) != 1:
+                _fail(
+                    AuditProblem.TAIL_CUT,
+                    f"the log ends at position {last_present}, but seal {number} covers"
+                    f" {current.count} events up to position {current.upto}: the tail was cut"
+                    " off",
+                    position=last_present + 1,
+                    seal=number,
+                )
+            if missing:
+                raise _Found(attrs.evolve(missing[0], seal=number))
+        if count != current.count:
+            if derived == current.streams:
+                _weak(
+                    AuditProblem.SEAL_EDITED,
+                    f"seal {number} says it covers {current.count} events, but its range"
+                    f" ({span}) holds {count} of the very streams and versions it names: its"
+                    " count was changed, or events in the middle of streams are gone",
+                    position=low + 1,
+                    seal=number,
+                )
+            _weak(
+                AuditProblem.REORDERED,
+                f"seal {number}'s range ({span}) holds {count} events, not {current.count}:"
+                " events were moved in or out of it, or its range was changed",
+                position=low + 1,
+                seal=number,
+            )
+        if derived != current.streams:
+            self._moved_or_edited(current, rows)
+        _weak(
+            AuditProblem.REORDERED,
+            f"seal {number}'s hash does not match the events in its range ({span}), though"
+            " each is there and each stream's chain holds: events were swapped between"
+            " positions"
+            + ("" if self.key is not None else ", or rewritten with their chains recomputed"),
+            position=low + 1,
+            seal=number,
+        )
+
+    def _moved_or_edited(self, current: Seal, rows: list[tuple[str, str, int]]) -> NoReturn:
+        """The manifest is not that of the events in range, their number is: an event moved
+        out of the range to a later position (and another in), or the manifest was edited.
+        (An event before the range sits in a range already proven, so it was not moved.)"""
+        for kind, id, version in rows:
+            event = self.event(kind, id, version)
+            if event is not None and event.position > current.upto:
+                _weak(
+                    AuditProblem.REORDERED,
+                    f"{_name(kind, id)} event {version}, which seal {current.number} covered,"
+                    f" was moved to position {event.position}, out of the seal's range",
+                    seal=current.number,
+                    **_at(event),
+                )
+        _weak(
+            AuditProblem.SEAL_EDITED,
+            f"seal {current.number}'s manifest is not that of the events in its range",
+            seal=current.number,
+        )
+
+    def _manifest_rows(self, current: Seal) -> list[tuple[str, str, int]]:
+        try:
+            rows = json.loads(current.streams)
+            parsed = [(str(kind), str(id), int(version)) for kind, id, version in rows]
+        except (ValueError, TypeError):
+            _fail(
+                AuditProblem.SEAL_EDITED,
+                f"seal {current.number}'s manifest is not a list of streams",
+                seal=current.number,
+            )
+        return parsed
+
+    def _gone(self, rows: list[tuple[str, str, int]]) -> list[_Finding]:
+        """The streams a broken seal names that are gone, or shorter than it saw."""
+        found: list[_Finding] = []
+        for kind, id, version in rows:
+            head = self.head(kind, id)
+            if head is None:
+                found.append(
+                    _Finding(
+                        problem=AuditProblem.STREAM_MISSING,
+                        detail=f"{_name(kind, id)}, covered up to version {version}, is gone",
+                        kind=kind,
+                        id=id,
+                        version=version,
+                    )
+                )
+                continue
+            last = head.version if head.version < version else None
+            if last is None and self.event(kind, id, version) is None:
+                last = version - 1  # the head was left alone, the events were deleted
+            if last is not None:
+                found.append(
+                    _Finding(
+                        problem=AuditProblem.STREAM_ROLLED_BACK,
+                        detail=f"{_name(kind, id)} was covered up to version {version}, but"
+                        f" its events now end before it: it was rolled back to version {last}",
+                        kind=kind,
+                        id=id,
+                        version=last + 1,
+                    )
+                )
+        return found
+
+    def head(self, kind: str, id: str) -> StreamHead | None:
+        try:
+            return self.events.head(kind, id)
+        except StorageError as error:
+            _fail(
+                AuditProblem.UNREADABLE,
+                f"the head of {_name(kind, id)} cannot be read: {error}",
+                kind=kind,
+                id=id,
+            )
+
+    def event(self, kind: str, id: str, version: int) -> RecordedEvent | None:
+        try:
+            for event in self.events.read(kind, id, after=version - 1):
+                return event if event.version == version else None
+        except StorageError as error:
+            _fail(
+                AuditProblem.UNREADABLE,
+                f"{_name(kind, id)} event {version} cannot be read: {error}",
+                kind=kind,
+                id=id,
+                version=version,
+            )
+        return None
+
+    # -- the streams ----------------------------------------------------------------------------
+
+    def _streams(self) -> None:
+        after: tuple[str, str] | None = None
+        while True:
+            try:
+                page = self.events.streams(after=after, limit=_PAGE)
+            except StorageError as error:
+                _fail(AuditProblem.UNREADABLE, f"the stream heads cannot be read: {error}")
+            for head in page:
+                _Stream(self, head).check()
+                self.checked_streams += 1
+            if len(page) < _PAGE:
+                return
+            after = (page[-1].kind, page[-1].id)
+
+    def _headless(self) -> NoReturn:
+        """Some events up to the stable position belong to no stream the heads list: find
+        the first one's stream."""
+        scanner = _Scanner(self.events)
+        known: tuple[str, str] | None = None
+        known_version = 0
+        for page in scanner.until(self.stable):
+            for event in page:
+                if (event.kind, event.id) == known and event.version <= known_version:
+                    continue
+                head = self.head(event.kind, event.id)
+                if head is None:
+                    _fail(
+                        AuditProblem.STREAM_MISSING,
+                        f"{_name(event.kind, event.id)} has events (from position"
+                        f" {event.position} on), but its head is gone",
+                        **_at(event),
+                    )
+                if head.version < event.version:
+                    _fail(
+                        AuditProblem.STREAM_ROLLED_BACK,
+                        f"{_name(event.kind, event.id)}'s head was set back to version"
+                        f" {head.version}, but its event {event.version} remains",
+                        **_at(event),
+                    )
+                known, known_version = (event.kind, event.id), head.version
+        _fail(
+            AuditProblem.STREAM_MISSING,
+            f"the log holds {self.scanned} events up to position {self.stable}, but the"
+            f" streams hold {self.stable_events} of them",
+        )
+
+    def aggregate(self, kind: str) -> type[Aggregate] | None:
+        """The aggregate type of ``kind``'s streams; ``None`` for other streams."""
+        if kind not in self._types:
+            try:
+                self._types[kind] = aggregate_type(kind)
+            except PerfcoreError:
+                self._types[kind] = None
+        return self._types[kind]
+
+    def erasure_recorded(self, head: StreamHead) -> bool:
+        """Whether an erasure record of the stream's person names the stream."""
+        person = head.columns.get("person")
+        if not isinstance(person, str):
+            return False
+        if self._erasures is None or self._erasures[0] != person:
+            self._erasures = (person, erased_streams(self.uow, person))
+        return (head.kind, head.id) in self._erasures[1]
+
+
+def _position(event: RecordedEvent) -> int:
+    return event.position
+
+
+class _Scanner:
+    """The global order, read forward once in pages, handed out up to a position at a time."""
+
+    def __init__(self, events: EventStore, *, after: int = 0) -> None:
+        self._events = events
+        self._page: Sequence[RecordedEvent] = ()
+        self._index = 0
+        self._after = after
+        self._done = False
+
+    def _fill(self) -> bool:
+        if self._index < len(self._page):
+            return True
+        if self._done:
+            return False
+        try:
+            page = self._events.scan(after=self._after, limit=_PAGE)
+        except StorageError as error:
+            _fail(
+                AuditProblem.UNREADABLE,
+                f"the events after position {self._after} cannot be read: {error}",
+                position=self._after + 1,
+            )
+        self._page, self._index = page, 0
+        if len(page) < _PAGE:
+            self._done = True
+        if page:
+            self._after = page[-1].position
+        return bool(page)
+
+    def until(self, upto: int) -> Iterator[Sequence[RecordedEvent]]:
+        """The events up to position ``upto`` not handed out yet, a page at a time."""
+        while self._fill():
+            page, start = self._page, self._index
+            if page[start].position > upto:
+                return
+            end = (
+                len(page)
+                if page[-1].position <= upto
+                else bisect.bisect_right(page, upto, lo=start, key=_position)
+            )
+            self._index = end
+            yield page if start == 0 and end == len(page) else page[start:end]
+
+    def peek(self) -> RecordedEvent | None:
+        """The next event not handed out yet, or ``None``."""
+        return self._page[self._index] if self._fill() else None
+
+
+class _Stream:
+    """The check of one stream, up to its head as read."""
+
+    def __init__(self, verifier: _Verifier, head: StreamHead) -> None:
+        self.verifier = verifier
+        self.head = head
+        self.kind = head.kind
+        self.id = head.id
+        names = f"{head.kind}\x00{head.id}".encode()
+        self.prefix = len(names).to_bytes(4, "big") + names
+        self.cls = verifier.aggregate(head.kind) if verifier.replay else None
+        #: The snapshot to check, and its version (0: none).
+        self.snapshot: Snapshot | None = None
+        self.snapshot_at = 0
+        #: The replay so far (up to the snapshot's version).
+        self.obj: Aggregate | None = None
+        self.erased = False
+
+    def check(self) -> None:
+        verifier, head = self.verifier, self.head
+        if self.cls is not None:
+            try:
+                snapshot = verifier.uow.snapshots.get(self.kind, self.id)
+            except StorageError as error:
+                self._fail(AuditProblem.STATE_EDITED, f"its snapshot cannot be read: {error}")
+            # A snapshot after the head read is a command's committed meanwhile; one the store
+            # would not load (version < 1) is checked by loading.
+            if snapshot is not None and 1 <= snapshot.version <= head.version:
+                self.snapshot, self.snapshot_at = snapshot, snapshot.version
+        previous, version, beyond = self._chain()
+        if version < head.version:
+            self._fail(
+                AuditProblem.STREAM_ROLLED_BACK,
+                f"its events end at version {version}, but its head is at version"
+                f" {head.version}: events {version + 1} to {head.version} are gone",
+                version=version + 1,
+            )
+        if beyond is not None:
+            again = verifier.head(self.kind, self.id)
+            if again is not None and (again.version, again.hash) == (head.version, head.hash):
+                self._fail(
+                    AuditProblem.STREAM_ROLLED_BACK,
+                    f"its head was set back to version {head.version}, but its events go on to"
+                    f" version {beyond.version}",
+                    version=beyond.version,
+                    position=beyond.position,
+                )
+        if head.hash != previous:
+            self._fail(
+                AuditProblem.STATE_EDITED,
+                f"its head's hash is not that of its event {version}",
+                version=head.version,
+            )
+        if self.cls is not None and not self.erased:
+            loaded = self._loaded()
+            if loaded is not None:
+                self._compare(loaded)
+
+    def _fail(self, problem: AuditProblem, why: str, **where: Any) -> NoReturn:
+        where.setdefault("kind", self.kind)
+        where.setdefault("id", self.id)
+        _fail(problem, f"{_name(self.kind, self.id)}: {why}", **where)
+
+    def _chain(self) -> tuple[bytes, int, RecordedEvent | None]:
+        """Check the chain up to the head's version, replaying up to the snapshot's; return
+        the last hash, the last version and the first event after the head (if any)."""
+        verifier = self.verifier
+        key, prefix, upto, stable = verifier.key, self.prefix, self.head.version, verifier.stable
+        kind, id = self.kind, self.id
+        sha256, digest_hmac, pack = hashlib.sha256, hmac.digest, _NUMBERS.pack
+        previous = b""
+        version = 0
+        position = 0
+        stable_seen = 0
+        replay_upto = self.snapshot_at
+        batch: list[RecordedEvent] = []
+        try:
+            for event in verifier.events.read(kind, id):
+                number = event.version
+                if number > upto:
+                    self._flush(batch)
+                    verifier.stable_events += stable_seen
+                    return previous, version, event
+                version += 1
+                if number != version:
+                    self._out_of_line(event, version)
+                if event.id != id or event.kind != kind:
+                    self._fail(
+                        AuditProblem.EVENT_EDITED,
+                        f"event {number} is stored as {_name(event.kind, event.id)}'s",
+                        version=number,
+                        position=event.position,
+                    )
+                if event.position <= position:
+                    self._fail(
+                        AuditProblem.REORDERED,
+                        f"event {number} is at position {event.position}, before event"
+                        f" {number - 1} at position {position}",
+                        **_at(event),
+                    )
+                position = event.position
+                if position <= stable:
+                    stable_seen += 1
+                body = event.body
+                if body[:1] == _ERASED:
+                    digest = body[1:]
+                    if not self.erased:
+                        self._erased(event)
+                else:
+                    digest = sha256(body).digest()
+                header = event.header
+                try:
+                    data = b"".join(
+                        (previous, prefix, pack(number, event.schema, len(header)), header, digest)
+                    )
+                except (struct.error, TypeError):
+                    data = b""
+                expected = (
+                    sha256(data).digest() if key is None else digest_hmac(key, data, "sha256")
+                )
+                if not data or event.hash != expected:
+                    self._fail(
+                        AuditProblem.EVENT_EDITED,
+                        f"event {number} (position {position}) does not match its chain hash:"
+                        " it was changed",
+                        **_at(event),
+                    )
+                previous = event.hash
+                if number <= replay_upto and not self.erased:
+                    batch.append(event)
+                    if len(batch) >= _BATCH:
+                        self._flush(batch)
+        except StorageError as error:
+            self._fail(
+                AuditProblem.UNREADABLE,
+                f"event {version + 1} cannot be read: {error}",
+                version=version + 1,
+            )
+        finally:
+            verifier.checked_events += version
+        self._flush(batch)
+        verifier.stable_events += stable_seen
+        return previous, version, None
+
+    def _out_of_line(self, event: RecordedEvent, version: int) -> NoReturn:
+        if event.version > version:
+            self._fail(
+                AuditProblem.EVENT_MISSING,
+                f"event {version} is missing: event {event.version} follows event {version - 1}",
+                version=version,
+            )
+        self._fail(
+            AuditProblem.REORDERED,
+            f"event {event.version} is stored again after event {version - 1}",
+            version=version,
+            position=event.position,
+        )
+
+    def _erased(self, event: RecordedEvent) -> None:
+        if not self.verifier.erasure_recorded(self.head):
+            self._fail(
+                AuditProblem.ERASED_WITHOUT_RECORD,
+                f"event {event.version}'s body was erased, but no erasure record of the"
+                f" stream's person ({self.head.columns.get('person')!r}) names it",
+                **_at(event),
+            )
+        self.erased = True
+        self.obj = None
+
+    # -- replaying ------------------------------------------------------------------------------
+
+    def _flush(self, batch: list[RecordedEvent]) -> None:
+        """Decode and replay ``batch`` (then empty it); at the snapshot's version, compare."""
+        if batch and self.cls is not None and not self.erased:
+            self.obj = self._replay(batch, self.obj)
+            if self.obj.version == self.snapshot_at and self.snapshot is not None:
+                self._snapshot(self.snapshot, self.obj)
+        batch.clear()
+
+    def _replay(self, recorded: Sequence[RecordedEvent], start: Aggregate | None) -> Aggregate:
+        assert self.cls is not None
+        events = []
+        for one in recorded:
+            try:
+                events.append(decode(one))
+            except StorageError as error:
+                self._fail(AuditProblem.UNREADABLE, str(error), **_at(one))
+        try:
+            obj = self.cls.replay(events, start=start)
+        except Exception as error:  # whatever a damaged history makes the replay raise
+            self._fail(
+                AuditProblem.UNREADABLE,
+                f"its events from version {recorded[0].version} on do not replay: {error}",
+                version=recorded[0].version,
+                position=recorded[0].position,
+            )
+        # Objects are compared by their fields: the events one holds are not needed.
+        object.__setattr__(obj, "_trail", None)
+        return obj
+
+    def _replayed(self, upto: int) -> Aggregate:
+        """The object replayed by this check itself, up to version ``upto``."""
+        obj = self.obj
+        batch: list[RecordedEvent] = []
+        after = 0 if obj is None else obj.version
+        try:
+            for event in self.verifier.events.read(self.kind, self.id, after=after):
+                if event.version > upto:
+                    break
+                batch.append(event)
+                if len(batch) >= _BATCH:
+                    obj = self._replay(batch, obj)
+                    batch.clear()
+        except StorageError as error:
+            self._fail(AuditProblem.UNREADABLE, f"its events cannot be read: {error}")
+        if batch:
+            obj = self._replay(batch, obj)
+        if obj is None or obj.version != upto:
+            self._fail(
+                AuditProblem.UNREADABLE,
+                f"its events do not replay to version {upto}",
+                version=upto,
+            )
+        return obj
+
+    def _snapshot(self, snapshot: Snapshot, obj: Aggregate) -> None:
+        if (snapshot.kind, snapshot.id) != (self.kind, self.id):
+            self._fail(
+                AuditProblem.STATE_EDITED,
+                f"its snapshot is of {_name(snapshot.kind, snapshot.id)}",
+                version=snapshot.version,
+            )
+        try:
+            restored = restore(snapshot)
+        except StorageError as error:
+            self._fail(
+                AuditProblem.STATE_EDITED,
+                f"its snapshot at version {snapshot.version} is not a valid object: {error}",
+                version=snapshot.version,
+            )
+        if restored != obj:
+            self._fail(
+                AuditProblem.STATE_EDITED,
+                f"its snapshot at version {snapshot.version} differs from the replay of its"
+                f" events in {_difference(restored, obj)}",
+                version=snapshot.version,
+            )
+
+    def _loaded(self) -> Aggregate | None:
+        """The object the store loads, at the head's version: its newest snapshot (checked
+        against the replay up to it) and the (chain-checked) events after it, replayed, which
+        is the replay of all its events; ``None`` if it was erased meanwhile."""
+        verifier, head = self.verifier, self.head
+        try:
+            loaded = Streams(verifier.uow, ObjectCache(0), key=verifier.key).load(
+                self.kind, self.id
+            )
+        except StorageError as error:
+            if self._erased_meanwhile():
+                return None
+            self._replayed(head.version)  # names the event that does not replay, if one does not
+            self._fail(
+                AuditProblem.UNREADABLE,
+                f"the store cannot load it: {error}",
+                version=head.version,
+            )
+        if loaded is None:
+            self._fail(
+                AuditProblem.STREAM_MISSING,
+                "the store no longer loads it",
+                version=head.version,
+            )
+        if loaded.version == head.version:
+            return loaded
+        mine = self._replayed(head.version)
+        if loaded.version < head.version:
+            self._fail(
+                AuditProblem.STATE_EDITED,
+                f"the store loads it at version {loaded.version}, not {head.version}",
+                version=loaded.version,
+            )
+        return mine  # a command committed meanwhile: the head read is checked, not the new one
+
+    def _compare(self, obj: Aggregate) -> None:
+        """The object against its head's state and query columns."""
+        head = self.head
+        expected = head_of(obj, head.hash)
+        if str(head.state) != expected.state:
+            self._fail(
+                AuditProblem.STATE_EDITED,
+                f"its head says state {head.state!r}; its events give {expected.state!r}",
+                version=head.version,
+            )
+        for column in sorted(set(head.columns) | set(expected.columns)):
+            if head.columns.get(column) != expected.columns.get(column):
+                self._fail(
+                    AuditProblem.STATE_EDITED,
+                    f"its head's {column!r} column differs from its events'",
+                    version=head.version,
+                )
+
+    def _erased_meanwhile(self) -> bool:
+        event = self.verifier.event(self.kind, self.id, 1)
+        return event is not None and event.erased
+
+
+def _difference(first: object, second: object) -> str:
+    """The name of the first field in which two objects differ (never their values: they may
+    be personal data)."""
+    kind = type(first)
+    if type(second) is not kind or not attrs.has(kind):
+        return "its type"
+    for field in attrs.fields(kind):
+        if field.eq and getattr(first, field.name) != getattr(second, field.name):
+            return repr(field.name)
+    return "its fields"

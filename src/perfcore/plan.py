@@ -252,6 +252,8 @@ class Plan(Aggregate):
     attainment: Attainment | None = attrs.field(
         default=None, validator=optional_instance_of(Attainment)
     )
+    #: Who approved the plan (``None`` until it is approved; kept when it goes back to draft).
+    approved_by: str | None = attrs.field(default=None, validator=optional_identifier)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -379,7 +381,15 @@ class Plan(Aggregate):
     ) -> Plan:
         """Approve a submitted plan: the named approver, or an approver of the named
         department; never the plan's author."""
-        return self._execute("approve", by=by, at=at, reason=reason, policy=policy)
+        check_actor(by)
+        return self._execute(
+            "approve",
+            by=by,
+            at=at,
+            reason=reason,
+            policy=policy,
+            changes=lambda _plan: Changes(set={"approved_by": by.id}),
+        )
 
     def acknowledge(self, *, by: Actor, at: dt.datetime, policy: Policy | None = None) -> Plan:
         """The employee (for a team plan, a team member) acknowledges the approved plan: they

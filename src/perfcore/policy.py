@@ -18,11 +18,11 @@ from typing import Any
 import attrs
 
 from perfcore._validate import non_negative, to_decimal
-from perfcore.actor import Actor
+from perfcore.actor import Actor, Role
 from perfcore.errors import PermissionDenied, ValidationError
 from perfcore.events import CREATED
 from perfcore.lifecycle import lifecycle_of, registered_types
-from perfcore.rules import Rule
+from perfcore.rules import Rule, has_role
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -33,6 +33,13 @@ __all__ = [
 ]
 
 RuleKey = tuple[str, str]
+
+#: The rules for acts on a person's whole record rather than on one object: erasing their
+#: personal data and exporting it (a subject-access request). HR's, by default.
+PERSON_RULES: Mapping[RuleKey, Rule] = {
+    ("Person", "erase"): has_role(Role.HR),
+    ("Person", "export"): has_role(Role.HR),
+}
 
 
 def _whole(minimum: int) -> Any:
@@ -125,6 +132,8 @@ class Policy:
         """The rule for ``trigger`` on ``aggregate_type``, or ``None`` (refused)."""
         if self.rules is not None:
             return self.rules.get((aggregate_type, trigger))
+        if (aggregate_type, trigger) in PERSON_RULES:
+            return PERSON_RULES[(aggregate_type, trigger)]
         lifecycle = lifecycle_of(aggregate_type)
         if trigger == CREATED:
             return lifecycle.create_rule
@@ -136,7 +145,7 @@ class Policy:
         """The whole authorisation table as it is in force."""
         if self.rules is not None:
             return dict(self.rules)
-        table: dict[RuleKey, Rule] = {}
+        table: dict[RuleKey, Rule] = dict(PERSON_RULES)
         for kind in registered_types():
             lifecycle = lifecycle_of(kind)
             table[(lifecycle.name, CREATED)] = lifecycle.create_rule
@@ -156,14 +165,11 @@ class Policy:
     def authorize(self, actor: Actor, aggregate_type: str, aggregate: Any, trigger: str) -> None:
         """Raise :class:`PermissionDenied` unless ``actor`` may fire ``trigger``."""
         rule = self.rule_for(aggregate_type, trigger)
+        target = str(getattr(aggregate, "id", ""))
         if rule is None:
-            raise PermissionDenied(
-                actor.id, aggregate_type, aggregate.id, trigger, "nobody (no rule)"
-            )
+            raise PermissionDenied(actor.id, aggregate_type, target, trigger, "nobody (no rule)")
         if not rule(actor, aggregate):
-            raise PermissionDenied(
-                actor.id, aggregate_type, aggregate.id, trigger, rule.description
-            )
+            raise PermissionDenied(actor.id, aggregate_type, target, trigger, rule.description)
 
 
 #: The policy commands use when none is passed.

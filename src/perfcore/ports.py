@@ -3,17 +3,28 @@
 perfcore ships two stores (:mod:`perfcore.adapters.memory`, :mod:`perfcore.adapters.sqlite`);
 an integrator who keeps HR data elsewhere implements these protocols and certifies the result with
 :mod:`perfcore.testing.conformance`. Every protocol here is small on purpose: the shared logic
-(hash chaining, idempotency, notification hand-off) lives in perfcore, not in each adapter.
+(encoding, hash chains, snapshots, caching, idempotency, notification hand-off) lives in perfcore,
+not in each adapter.
+
+**The events are the record.** Each object is one *stream* of :class:`RecordedEvent` rows,
+versions 1, 2, 3, ... with no gaps, each stored once. A store also keeps, per stream, a
+:class:`StreamHead` (the version, the last event's chain hash, the state and the query columns,
+rewritten with every append) and, as a cache only, the newest :class:`Snapshot`. Loading an
+object is its newest snapshot plus the events after it; nothing else is ever the truth.
 
 The contract every adapter keeps:
 
-- **Nothing is silently overwritten.** ``add`` refuses an id that is stored; ``save`` writes only
-  when the stored version is the ``expected_version`` the caller loaded, else it raises
-  :class:`~perfcore.errors.ConcurrencyError` and writes nothing.
+- **Nothing is overwritten.** :meth:`EventStore.append` writes only when the stream's stored
+  version is the ``expected_version`` the caller loaded (0 for a new stream); otherwise it raises
+  :class:`~perfcore.errors.ConcurrencyError` and writes nothing. Events are never updated or
+  deleted, except that :meth:`EventStore.erase` replaces the erasable part of a person's events.
 - **All or nothing.** Everything written through one :class:`UnitOfWork` becomes visible at
-  ``commit()`` together, or (on ``rollback()``, an exception, or a crash) not at all.
-- **Append only.** The audit log and the outbox are never updated or deleted by perfcore, except
-  that an outbox entry is marked delivered.
+  ``commit()`` together, or (on ``rollback()``, an exception, or a crash) not at all. A
+  :meth:`EventStore.expect` made in a unit of work holds at its commit, or the commit fails.
+- **A unit of work that has only read takes no lock** that a writer would wait for, so queries
+  never hold up commands (SQLite: no ``BEGIN IMMEDIATE`` before the first write).
+- **One global order.** Each appended event gets a ``position`` at commit, greater than every
+  position committed before it. Positions may have gaps (a rolled-back write), never repeats.
 - **perfcore's errors only.** Driver errors are translated into
   :class:`~perfcore.errors.StorageError` subclasses.
 """
@@ -21,55 +32,51 @@ The contract every adapter keeps:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, runtime_checkable
+from typing import Any, Final, Protocol, Self, runtime_checkable
 
 import attrs
 
 from perfcore._validate import aware_datetime, identifier
-from perfcore.events import Event
-
-if TYPE_CHECKING:
-    from perfcore.evaluation import Evaluation
-    from perfcore.goal import Goal
-    from perfcore.job_description import JobDescription
-    from perfcore.plan import Plan
-    from perfcore.review_cycle import ReviewCycle  # noqa: F401 (named in a base class)
 
 __all__ = [
-    "AUDIT_LOG",
+    "BODY_ERASED",
+    "BODY_LIVE",
     "IDEMPOTENCY_KEY",
-    "AuditEntry",
-    "AuditLog",
+    "INDEX_COLUMNS",
+    "SEALS",
     "Clock",
-    "EvaluationRepository",
-    "GoalRepository",
+    "EventStore",
     "IdFactory",
     "IdempotencyRecord",
     "IdempotencyStore",
-    "JobDescriptionRepository",
+    "IndexValue",
     "Notification",
     "Notifier",
     "Outbox",
-    "PlanRepository",
-    "Repository",
-    "ReviewCycleRepository",
+    "RecordedEvent",
+    "Seal",
+    "SealLog",
+    "Snapshot",
+    "SnapshotStore",
     "Store",
+    "StreamHead",
     "SystemClock",
     "UnitOfWork",
     "UuidIds",
+    "body_digest",
+    "erased_body",
 ]
 
-A = TypeVar("A")
-
-#: ``ConcurrencyError.aggregate_type`` when another unit of work appended to the audit log first.
-#: Nothing of the caller's was touched by anyone else, so the services run the command again.
-AUDIT_LOG = "AuditLog"
+#: ``ConcurrencyError.aggregate_type`` when another unit of work added a seal first. Nothing of
+#: the caller's was touched by anyone else, so sealing is simply tried again.
+SEALS: Final = "Seals"
 #: ``ConcurrencyError.aggregate_type`` when another unit of work recorded the same idempotency
-#: key first; the services run the command again, which then returns that first result.
-IDEMPOTENCY_KEY = "IdempotencyKey"
+#: key first; the services then return that first result.
+IDEMPOTENCY_KEY: Final = "IdempotencyKey"
 
 
 # -- time and ids ---------------------------------------------------------------------------------
@@ -109,137 +116,194 @@ class UuidIds:
         return str(uuid.uuid4())
 
 
-# -- aggregates -----------------------------------------------------------------------------------
+# -- events, streams and snapshots ----------------------------------------------------------------
+
+#: The first byte of a live event body: the salt and the JSON follow.
+BODY_LIVE: Final = 0x01
+#: The first byte of an erased event body: the SHA-256 of the body it replaced follows.
+BODY_ERASED: Final = 0x00
+
+#: The query columns a :class:`StreamHead` may carry, and :meth:`EventStore.find` may be asked for.
+#: ``person`` is the data subject of the stream (the person its personal data is about).
+INDEX_COLUMNS: Final = (
+    "owner",
+    "manager",
+    "subject",
+    "lineage",
+    "number",
+    "employee",
+    "cycle",
+    "person",
+)
+
+IndexValue = str | int | None
 
 
-class Repository(Protocol[A]):
-    """Stores one aggregate type. Objects are stored whole, with their history."""
-
-    def get(self, id: str) -> A:
-        """The stored object. Raises :class:`~perfcore.errors.NotFound` if there is none."""
-        ...
-
-    def find(self, id: str) -> A | None:
-        """The stored object, or ``None``."""
-        ...
-
-    def add(self, obj: A) -> None:
-        """Store a new object. Raises ConcurrencyError if the id is stored already."""
-        ...
-
-    def save(self, obj: A, *, expected_version: int) -> None:
-        """Replace the stored object with ``obj``, a later version of it.
-
-        Raises:
-            ConcurrencyError: the stored version is not ``expected_version`` (someone else saved
-                first), or ``obj.version`` is not greater than it. Nothing is written.
-            NotFound: nothing with ``obj.id`` is stored.
-        """
-        ...
-
-    def by_state(self, state: str) -> Sequence[A]:
-        """Every stored object in ``state``, ordered by id."""
-        ...
+def body_digest(body: bytes) -> bytes:
+    """The SHA-256 a body stands for in the hash chain, live or erased."""
+    if body[:1] == bytes((BODY_ERASED,)):
+        return body[1:]
+    return hashlib.sha256(body).digest()
 
 
-class JobDescriptionRepository(Repository["JobDescription"], Protocol):
-    """Stores job descriptions."""
-
-    def by_lineage(self, lineage_id: str) -> Sequence[JobDescription]:
-        """Every version in a lineage, ordered by number."""
-        ...
-
-    def by_employee(self, employee_id: str) -> Sequence[JobDescription]:
-        """Every job description written for one employee, ordered by lineage, then number."""
-        ...
-
-
-class GoalRepository(Repository["Goal"], Protocol):
-    """Stores goals."""
-
-    def by_owner(self, owner_id: str) -> Sequence[Goal]:
-        """Every goal of one person, ordered by id."""
-        ...
-
-    def by_manager(self, manager_id: str) -> Sequence[Goal]:
-        """Every goal one manager oversees, ordered by id."""
-        ...
-
-
-class PlanRepository(Repository["Plan"], Protocol):
-    """Stores plans."""
-
-    def by_subject(self, subject_id: str) -> Sequence[Plan]:
-        """Every plan for one employee or team, ordered by id."""
-        ...
-
-    def by_cycle(self, cycle_id: str) -> Sequence[Plan]:
-        """Every plan of one review cycle, ordered by id."""
-        ...
-
-
-class EvaluationRepository(Repository["Evaluation"], Protocol):
-    """Stores evaluations."""
-
-    def by_subject(self, subject_id: str) -> Sequence[Evaluation]:
-        """Every evaluation of one person, ordered by id."""
-        ...
-
-    def by_cycle(self, cycle_id: str) -> Sequence[Evaluation]:
-        """Every evaluation of one review cycle, ordered by id."""
-        ...
-
-
-class ReviewCycleRepository(Repository["ReviewCycle"], Protocol):
-    """Stores review cycles."""
-
-
-# -- the audit log --------------------------------------------------------------------------------
+def erased_body(body: bytes) -> bytes:
+    """What an erased body is replaced with: the marker and the digest, so the chain still
+    verifies while nothing of the content (nor its random salt) is left."""
+    if body[:1] == bytes((BODY_ERASED,)):
+        return body
+    return bytes((BODY_ERASED,)) + hashlib.sha256(body).digest()
 
 
 @attrs.frozen(kw_only=True)
-class AuditEntry:
-    """One event in the audit log, chained to the one before it.
+class RecordedEvent:
+    """One event as a store keeps it: the bytes the hash chain covers, and where it sits.
+
+    An adapter stores and returns these fields exactly; :mod:`perfcore.recording` makes and reads
+    them.
 
     Attributes:
-        sequence: the entry's position, from 1, in commit order.
-        event: the event recorded.
-        previous_hash: the hash of entry ``sequence - 1`` ("" for the first).
-        hash: a hash of the canonical JSON of ``event`` and ``previous_hash`` (an HMAC when the
-            log is keyed); see :mod:`perfcore.audit`.
-        scheme: the version of the hashing scheme, so that it can change without breaking old
-            entries.
+        kind: the stream's type ("Goal", "Plan", ...).
+        id: the stream's id (the object's id).
+        version: the event's place in its stream: 1, 2, 3, ... (the object's version after it).
+        schema: the event's schema version, for upcasting on read.
+        header: what was done, by whom, when (JSON bytes); never erased.
+        body: why and what changed (a marker byte, a random salt, JSON bytes); replaced by
+            :func:`erased_body` when its person's data is erased.
+        hash: the chain hash (32 bytes) over the stream's previous hash and this event.
+        position: the event's place in the global order, given by the store at commit
+            (0 for an event not yet appended).
     """
 
-    sequence: int
-    event: Event
-    previous_hash: str
-    hash: str
-    scheme: int
+    kind: str
+    id: str
+    version: int
+    schema: int
+    header: bytes
+    body: bytes
+    hash: bytes
+    position: int = 0
+
+    @property
+    def erased(self) -> bool:
+        """Whether the body was erased."""
+        return self.body[:1] == bytes((BODY_ERASED,))
 
 
-class AuditLog(Protocol):
-    """The append-only record of every event of every aggregate, in commit order.
+@attrs.frozen(kw_only=True)
+class StreamHead:
+    """The newest state of one stream, rewritten with every append.
 
-    An adapter stores entries exactly as given; :mod:`perfcore.audit` computes the chain.
+    Attributes:
+        kind, id: the stream.
+        version: the version of its last event.
+        hash: the chain hash of its last event.
+        state: the object's state after its last event.
+        columns: the query columns (names from :data:`INDEX_COLUMNS`; a missing name is NULL).
+        erased: whether the stream's bodies were erased (:meth:`EventStore.erase` sets it): every
+            process then refuses to load the object, whatever it has cached.
     """
 
-    def last(self) -> AuditEntry | None:
-        """The entry with the highest sequence, or ``None`` when the log is empty."""
+    kind: str
+    id: str
+    version: int
+    hash: bytes
+    state: str
+    columns: Mapping[str, IndexValue] = attrs.field(factory=dict)
+    erased: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class Snapshot:
+    """An object as it stood at one version, without its history: a cache, never the truth.
+
+    Attributes:
+        kind, id, version: what it is a snapshot of.
+        schema: the object's schema version, for upcasting on read.
+        data: the object as JSON bytes.
+    """
+
+    kind: str
+    id: str
+    version: int
+    schema: int
+    data: bytes
+
+
+class EventStore(Protocol):
+    """The streams of one unit of work: events appended with an expected version, read back in
+    order, and found by their heads' query columns."""
+
+    def head(self, kind: str, id: str) -> StreamHead | None:
+        """The stream's head, or ``None`` when the stream does not exist."""
         ...
 
-    def append(self, entries: Sequence[AuditEntry]) -> None:
-        """Add entries whose sequences follow the last one's, in the current unit of work.
+    def append(
+        self, head: StreamHead, events: Sequence[RecordedEvent], *, expected_version: int
+    ) -> None:
+        """Append ``events`` (versions ``expected_version + 1`` on, in order) to the stream
+        ``head`` names, and make ``head`` its new head, if its stored version is still
+        ``expected_version`` (0: the stream must not exist yet).
 
         Raises:
-            ConcurrencyError: (``aggregate_type`` :data:`AUDIT_LOG`; now or at ``commit``) the
-                first sequence does not follow the last stored one: another unit of work
-                appended first. Two units of work never both write one sequence number.
+            ConcurrencyError: (now or at ``commit``) the stored version is another; nothing
+                is written.
         """
         ...
 
-    def read(self, after: int = 0) -> Iterator[AuditEntry]:
-        """The entries with sequence greater than ``after``, in sequence order."""
+    def expect(self, kind: str, id: str, version: int) -> None:
+        """Make this unit of work's commit depend on the stream still being at ``version``
+        (0: still absent): a command that read an object without changing it.
+
+        Raises:
+            ConcurrencyError: (now or at ``commit``) the stream is at another version.
+        """
+        ...
+
+    def read(self, kind: str, id: str, *, after: int = 0) -> Iterator[RecordedEvent]:
+        """The stream's events with versions greater than ``after``, in version order."""
+        ...
+
+    def find(self, kind: str, column: str, value: IndexValue) -> Sequence[StreamHead]:
+        """The heads of ``kind`` whose ``column`` (``"state"`` or one of
+        :data:`INDEX_COLUMNS`) equals ``value`` exactly (case and all), ordered by id."""
+        ...
+
+    def streams(
+        self, *, after: tuple[str, str] | None = None, limit: int = 1000
+    ) -> Sequence[StreamHead]:
+        """Up to ``limit`` heads of every kind, ordered by ``(kind, id)``, after ``after``."""
+        ...
+
+    def scan(self, *, after: int = 0, limit: int = 1000) -> Sequence[RecordedEvent]:
+        """Up to ``limit`` committed events with positions greater than ``after``, in position
+        order (the global order)."""
+        ...
+
+    def stable_position(self) -> int:
+        """A position at or below which no event can still appear: every write that will
+        take a position up to it has committed or rolled back. Seals cover only up to it."""
+        ...
+
+    def erase(self, kind: str, id: str) -> int:
+        """Replace the body of each of the stream's events with :func:`erased_body` of it, and
+        mark its head ``erased``; return how many bodies changed. The only change ever made to
+        a stored event."""
+        ...
+
+
+class SnapshotStore(Protocol):
+    """The newest snapshot of each stream: a cache that speeds loading, never the truth."""
+
+    def get(self, kind: str, id: str) -> Snapshot | None:
+        """The newest snapshot of the stream, or ``None``."""
+        ...
+
+    def put(self, snapshot: Snapshot) -> None:
+        """Keep ``snapshot`` unless a snapshot of a later version is kept already."""
+        ...
+
+    def delete(self, kind: str, id: str) -> None:
+        """Forget the stream's snapshots (when its person's data is erased)."""
         ...
 
 
@@ -341,33 +405,73 @@ class IdempotencyStore(Protocol):
         ...
 
 
+# -- seals: the global order, anchored in batches -------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Seal:
+    """A link of the chain over the global order: it commits to every event with a position in
+    ``(previous seal's upto, upto]``, and to the seal before it.
+
+    Attributes:
+        number: 1, 2, 3, ...
+        upto: the highest position it covers.
+        count: how many events it covers.
+        streams: the ``(kind, id, version)`` each stream it covers had reached, as JSON bytes
+            (a removed or rolled-back stream shows against it).
+        previous_hash: the hash of seal ``number - 1`` (empty for the first).
+        hash: the hash over all of the above and the covered events (32 bytes).
+        at: when it was made.
+    """
+
+    number: int
+    upto: int
+    count: int
+    streams: bytes
+    previous_hash: bytes
+    hash: bytes
+    at: dt.datetime
+
+
+class SealLog(Protocol):
+    """The seals, in order; append only."""
+
+    def last(self) -> Seal | None:
+        """The seal with the highest number, or ``None``."""
+        ...
+
+    def add(self, seal: Seal) -> None:
+        """Add the next seal.
+
+        Raises:
+            ConcurrencyError: (``aggregate_type`` :data:`SEALS`; now or at ``commit``) its
+                number does not follow the last one's: another unit of work sealed first.
+        """
+        ...
+
+    def read(self, *, after: int = 0) -> Iterator[Seal]:
+        """The seals with numbers greater than ``after``, in order."""
+        ...
+
+
 # -- units of work and stores ---------------------------------------------------------------------
 
 
 class UnitOfWork(Protocol):
-    """One transaction over every repository, the audit log, the outbox and idempotency keys.
+    """One transaction over the streams, snapshots, seals, the outbox and idempotency keys.
 
     Use it as a context manager: leaving the block without :meth:`commit` rolls back.
     """
 
     # Read-only, so that an implementation may hold a more specific type in a plain attribute.
     @property
-    def job_descriptions(self) -> JobDescriptionRepository: ...
+    def events(self) -> EventStore: ...
 
     @property
-    def goals(self) -> GoalRepository: ...
+    def snapshots(self) -> SnapshotStore: ...
 
     @property
-    def plans(self) -> PlanRepository: ...
-
-    @property
-    def evaluations(self) -> EvaluationRepository: ...
-
-    @property
-    def cycles(self) -> ReviewCycleRepository: ...
-
-    @property
-    def audit(self) -> AuditLog: ...
+    def seals(self) -> SealLog: ...
 
     @property
     def outbox(self) -> Outbox: ...

@@ -1,17 +1,21 @@
 """Stable JSON for every aggregate: versioned envelopes, one converter, forward migrations.
 
-A stored object is an envelope ``{"type": "Goal", "schema": 1, "data": {...}}``. ``data`` is the
-object with its whole history, through the one cattrs converter (Decimals as strings, dates as ISO
-8601). When a type's shape changes, its schema number goes up and a migration turns older data into
-the new shape, so an object stored by an older perfcore still loads; an object from a newer
-perfcore is refused with a clear error rather than half-read.
+An object's stable JSON form (a snapshot's, or an integrator's export) is an envelope
+``{"type": "Goal", "schema": 2, "data": {...}}``. ``data`` is the object's fields, without its
+history (the events are stored once, in the object's stream), through the one cattrs converter
+(Decimals as strings, dates as ISO 8601). When a type's shape changes, its schema number goes up and
+a migration turns older data into the new shape, so an object stored by an older perfcore still
+loads; an object from a newer perfcore is refused with a clear error rather than half-read.
+
+Schema 1 (perfcore 0.1) held the whole history inside ``data``; schema 2 keeps only when the object
+was created, by whom, and when it last changed, and a plan keeps who approved it.
 
 >>> import datetime as dt
 >>> from perfcore.testing.drivers import driver_for
 >>> goal = driver_for("Goal").reach("active")
 >>> envelope = to_envelope(goal)
 >>> envelope["type"], envelope["schema"]
-('Goal', 1)
+('Goal', 2)
 >>> from_envelope(envelope) == goal
 True
 """
@@ -44,11 +48,11 @@ __all__ = [
 
 #: The schema number each aggregate type is written with now.
 SCHEMA_VERSIONS: dict[str, int] = {
-    "JobDescription": 1,
-    "Goal": 1,
-    "Plan": 1,
-    "Evaluation": 1,
-    "ReviewCycle": 1,
+    "JobDescription": 2,
+    "Goal": 2,
+    "Plan": 2,
+    "Evaluation": 2,
+    "ReviewCycle": 2,
 }
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -72,6 +76,26 @@ def register_migration(type_name: str, from_schema: int) -> Callable[[Migration]
         return migration
 
     return register
+
+
+def _without_history(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 to 2: the history leaves the object; its first and last events give the stamps."""
+    history = data.pop("history", None) or []
+    if history:
+        data.setdefault("created_at", history[0].get("at"))
+        data.setdefault("created_by", history[0].get("actor_id"))
+        data.setdefault("updated_at", history[-1].get("at"))
+    return data
+
+
+def _plan_without_history(data: dict[str, Any]) -> dict[str, Any]:
+    approvals = [event for event in data.get("history") or [] if event.get("trigger") == "approve"]
+    data.setdefault("approved_by", approvals[-1].get("actor_id") if approvals else None)
+    return _without_history(data)
+
+
+for _name in SCHEMA_VERSIONS:
+    register_migration(_name, 1)(_plan_without_history if _name == "Plan" else _without_history)
 
 
 def _type_named(name: str) -> type[Aggregate]:

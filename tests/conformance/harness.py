@@ -17,7 +17,15 @@ import pytest
 
 from perfcore.ports import Store
 
-__all__ = ["failed", "run_module"]
+__all__ = ["Outcomes", "failed", "run_module"]
+
+
+class Outcomes(dict[str, str]):
+    """Each test's outcome, by name; and, in :attr:`reports`, what pytest said of each failure."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reports: dict[str, str] = {}
 
 
 class _Harness:
@@ -25,7 +33,7 @@ class _Harness:
 
     def __init__(self, make: Callable[[], Store] | None) -> None:
         self.make = make
-        self.outcomes: dict[str, str] = {}
+        self.outcomes = Outcomes()
 
     @pytest.fixture
     def store(self) -> Store:
@@ -37,6 +45,8 @@ class _Harness:
         name = report.nodeid.split("::")[-1]
         if report.failed or report.when == "call" or (report.skipped and name not in self.outcomes):
             self.outcomes[name] = report.outcome
+        if report.failed:
+            self.outcomes.reports[name] = str(report.longrepr)
 
 
 def run_module(
@@ -44,7 +54,7 @@ def run_module(
     source: str,
     make: Callable[[], Store] | None = None,
     select: str | None = None,
-) -> dict[str, str]:
+) -> Outcomes:
     """Run the test module ``source`` (with ``store`` built by ``make``, unless the module
     defines it; only the tests ``select`` picks, if given): each test's outcome, by name."""
     # A name of its own: modules are imported once per process, and this is one process.

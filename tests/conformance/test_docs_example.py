@@ -17,9 +17,9 @@ PAGE = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 #: tests/adapters, on the same store).
 SELECTED = " or ".join(
     [
-        "test_save_replaces_the_whole_record",
-        "test_processes_approving_one_plan_one_wins",
-        "test_an_edit_with_a_fresh_hash_is_found_at_its_index",
+        "test_events_come_back_exactly_in_order_after_any_version",
+        "test_processes_appending_to_one_stream_one_wins",
+        "test_a_failing_store_raises_storage_errors_only",
     ]
 )
 
@@ -35,9 +35,9 @@ def example() -> str:
 def test_the_worked_example_certifies_its_store(tmp_path: Path) -> None:
     outcomes = run_module(tmp_path, example(), select=SELECTED)
     assert outcomes == {
-        "test_save_replaces_the_whole_record": "passed",
-        "test_processes_approving_one_plan_one_wins": "passed",
-        "test_an_edit_with_a_fresh_hash_is_found_at_its_index": "skipped",
+        "test_events_come_back_exactly_in_order_after_any_version": "passed",
+        "test_processes_appending_to_one_stream_one_wins": "passed",
+        "test_a_failing_store_raises_storage_errors_only": "skipped",
     }
 
 

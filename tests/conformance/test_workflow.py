@@ -14,6 +14,7 @@ from hypothesis.stateful import invariant, run_state_machine_as_test
 from tests.conformance.broken_stores import HalfCommitStore
 
 from perfcore import Actor, Policy
+from perfcore._aggregate import holding
 from perfcore.evaluation import Evaluation, Rating
 from perfcore.policy import EndorsementPolicy, EvaluationPolicy
 from perfcore.rules import anyone
@@ -127,7 +128,7 @@ def test_a_step_outside_the_table_is_caught() -> None:
     goal = driver_for("Goal").reach("active")
     forged = attrs.evolve(goal.history[-1], trigger="achieve", to_state="active")
     with pytest.raises(AssertionError, match="not in the table"):
-        checks.check_lifecycle(attrs.evolve(goal, history=(*goal.history[:-1], forged)))
+        checks.check_lifecycle(holding(goal, (*goal.history[:-1], forged)))
 
 
 def test_an_object_that_is_not_its_history_is_caught() -> None:

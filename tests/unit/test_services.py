@@ -8,6 +8,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 from perfcore import (
@@ -23,12 +24,14 @@ from perfcore import (
 from perfcore.adapters.memory import MemoryStore
 from perfcore.audit import AuditProblem
 from perfcore.evaluation import Rating
+from perfcore.events import Event
 from perfcore.job_description import Criterion, JobDescription
 from perfcore.plan import Approver, Objective
-from perfcore.ports import AUDIT_LOG, IDEMPOTENCY_KEY, Notification, Store
+from perfcore.ports import IDEMPOTENCY_KEY, Notification, Store
 from perfcore.services import IdempotencyConflict, Perfcore
 from perfcore.testing._fakes import CountingIds
-from perfcore.testing.conformance._support import audit_entries, pending
+from perfcore.testing._workflow.snapshot import take
+from perfcore.testing.conformance._support import pending
 
 UTC = dt.UTC
 START = dt.date(2026, 1, 5)  # a Monday
@@ -81,28 +84,13 @@ def pc(store: MemoryStore, clock: ManualClock) -> Perfcore:
 
 def snapshot(store: Store) -> dict[str, Any]:
     """Everything a store holds, to show that a failed command changed nothing."""
-    with store.unit_of_work() as uow:
-        objects = {
-            name: {obj.id: obj for state in _states(name) for obj in repo.by_state(state)}
-            for name, repo in [
-                ("Goal", uow.goals),
-                ("JobDescription", uow.job_descriptions),
-                ("Plan", uow.plans),
-                ("Evaluation", uow.evaluations),
-                ("ReviewCycle", uow.cycles),
-            ]
-        }
-        return {
-            "objects": objects,
-            "audit": list(uow.audit.read()),
-            "outbox": list(uow.outbox.pending(1000)),
-        }
+    taken = take(store, ())
+    return {"objects": taken.objects, "audit": taken.audit, "outbox": taken.pending}
 
 
-def _states(name: str) -> tuple[str, ...]:
-    from perfcore import lifecycle_of
-
-    return lifecycle_of(name).states
+def audit_entries(store: Store) -> list[Event]:
+    """Every event of every object, in the global order."""
+    return list(take(store, ()).audit)
 
 
 # -- building blocks -------------------------------------------------------------------------------
@@ -186,7 +174,7 @@ def test_every_goal_command_runs_through_the_service(pc: Perfcore, clock: Manual
     achieved = pc.goals.achieve("g-1", by=BEN)
     assert (str(achieved.state), achieved.version) == ("achieved", 8)
     assert pc.goals.get("g-1") == achieved
-    assert [entry.event.trigger for entry in audit_entries(pc.store)] == [
+    assert [event.trigger for event in audit_entries(pc.store)] == [
         "create", "edit", "propose", "request_changes", "propose", "approve", "check_in", "achieve",
     ]  # fmt: skip
     assert pc.verify_audit_log().intact
@@ -290,11 +278,11 @@ def test_publishing_number_two_supersedes_number_one_together(pc: Perfcore) -> N
     first = pc.job_descriptions.get("jd-1")
     assert (second.number, str(second.state)) == (2, "published")
     assert str(first.state) == "superseded"
-    assert first.history[-1].reason == "superseded by number 2 (jd-2)"
+    assert pc.history("JobDescription", "jd-1")[-1].reason == "superseded by number 2 (jd-2)"
     publish, supersede = audit_entries(pc.store)[-2:]
-    assert (publish.event.aggregate_id, publish.event.trigger) == ("jd-2", "publish")
-    assert (supersede.event.aggregate_id, supersede.event.trigger) == ("jd-1", "supersede")
-    assert publish.event.at == supersede.event.at
+    assert (publish.aggregate_id, publish.trigger) == ("jd-2", "publish")
+    assert (supersede.aggregate_id, supersede.trigger) == ("jd-1", "supersede")
+    assert publish.at == supersede.at
     assert len(audit_entries(pc.store)) > log
     assert pc.verify_audit_log().intact
 
@@ -360,12 +348,9 @@ class _Part:
 
 class FailingStore:
     """A store that raises :class:`InjectedFailure` at the ``nth`` call of ``where`` (such as
-    ``"job_descriptions.save"`` or ``"commit"``), counted from when it is armed."""
+    ``"events.append"`` or ``"commit"``), counted from when it is armed."""
 
-    PARTS = (
-        "job_descriptions", "goals", "plans", "evaluations", "cycles", "audit", "outbox",
-        "idempotency",
-    )  # fmt: skip
+    PARTS = ("events", "snapshots", "seals", "outbox", "idempotency")
 
     def __init__(self, inner: Store) -> None:
         self.inner = inner
@@ -418,9 +403,9 @@ def failing(store: MemoryStore) -> FailingStore:
 @pytest.mark.parametrize(
     "where",
     [
-        ("job_descriptions.save", 1),
-        ("job_descriptions.save", 2),
-        ("audit.append", 1),
+        ("events.append", 1),
+        ("events.append", 2),
+        ("events.append", 3),
         ("idempotency.put", 1),
         ("commit", 1),
     ],
@@ -448,7 +433,7 @@ def test_a_failure_in_the_middle_of_publishing_changes_nothing(
     assert pc.verify_audit_log().intact
 
 
-@pytest.mark.parametrize("where", [("plans.save", 1), ("outbox.put", 1), ("commit", 1)])
+@pytest.mark.parametrize("where", [("events.append", 1), ("outbox.put", 1), ("commit", 1)])
 def test_a_failure_while_attaining_a_plan_changes_nothing(
     failing: FailingStore, where: tuple[str, int]
 ) -> None:
@@ -633,10 +618,10 @@ def test_an_idempotency_key_must_be_text(pc: Perfcore) -> None:
 
 
 class _ConflictOnce:
-    """A store whose first commit loses a race on ``kind`` (the audit log, say)."""
+    """A store whose first commit (once armed) loses a race on stream ``(kind, id)``."""
 
-    def __init__(self, inner: Store, kind: str) -> None:
-        self.inner, self.kind, self.conflicts = inner, kind, 0
+    def __init__(self, inner: Store, kind: str, id: str = "x") -> None:
+        self.inner, self.kind, self.id, self.conflicts = inner, kind, id, 0
 
     def unit_of_work(self) -> Any:
         uow = self.inner.unit_of_work()
@@ -646,7 +631,7 @@ class _ConflictOnce:
         def commit() -> None:
             if store.conflicts == 0:
                 store.conflicts += 1
-                raise ConcurrencyError(store.kind, "x", 1, 2)
+                raise ConcurrencyError(store.kind, store.id, 1, 2)
             real_commit()
 
         uow.commit = commit  # type: ignore[method-assign]
@@ -656,17 +641,28 @@ class _ConflictOnce:
         self.inner.close()
 
 
-@pytest.mark.parametrize("kind", [AUDIT_LOG, IDEMPOTENCY_KEY])
-def test_a_lost_race_on_the_log_or_a_key_is_run_again(store: MemoryStore, kind: str) -> None:
-    racy = _ConflictOnce(store, kind)
+def test_a_lost_race_on_a_key_is_run_again(store: MemoryStore) -> None:
+    racy = _ConflictOnce(store, IDEMPOTENCY_KEY)
     pc = Perfcore(racy, clock=ManualClock())  # type: ignore[arg-type]
     created = goal(pc)
     assert racy.conflicts == 1
     assert Perfcore(store).goals.get("g-1") == created
 
 
+def test_a_lost_race_on_an_object_only_read_is_run_again(store: MemoryStore) -> None:
+    """Attaining a plan reads its goals: one of them moving before the commit means the plan's
+    guard saw stale data, so the command runs again on fresh data."""
+    pc = Perfcore(store, clock=ManualClock(), ids=CountingIds())
+    achieved_goal(pc, "g-1")
+    active_plan(pc)
+    racy = _ConflictOnce(store, "Goal", "g-1")
+    again = Perfcore(racy, clock=ManualClock())  # type: ignore[arg-type]
+    assert str(again.plans.attain("p-1", by=BEN).state) == "attained"
+    assert racy.conflicts == 1
+
+
 def test_a_lost_race_on_an_object_is_not_run_again(store: MemoryStore) -> None:
-    racy = _ConflictOnce(store, "Goal")
+    racy = _ConflictOnce(store, "Goal", "g-1")
     with pytest.raises(ConcurrencyError):
         goal(Perfcore(racy, clock=ManualClock()))  # type: ignore[arg-type]
     assert Perfcore(store).goals.find("g-1") is None
@@ -771,30 +767,44 @@ def test_a_review_range_must_be_in_order(pc: Perfcore) -> None:
 # -- the audit log through the services ------------------------------------------------------------
 
 
-def test_the_audit_log_verifies_against_a_checkpoint(pc: Perfcore, store: MemoryStore) -> None:
+def test_the_audit_log_verifies_against_a_checkpoint(pc: Perfcore) -> None:
     achieved_goal(pc)
+    pc.seal_audit_log()
     first = pc.verify_audit_log()
     assert first.intact
+    assert first.checkpoint is not None
     active_goal(pc, "g-2")
-    assert first.last is not None
-    assert pc.verify_audit_log(checkpoint=first.last).intact
-    entries = audit_entries(store)
-    store._rewrite_audit_log(entries[: first.last.sequence - 1])
-    report = pc.verify_audit_log(checkpoint=first.last)
-    assert (report.problem, report.index) == (AuditProblem.TRUNCATED, first.last.sequence - 1)
+    assert pc.verify_audit_log(checkpoint=first.checkpoint).intact
+    beyond = attrs.evolve(first.checkpoint, position=first.checkpoint.position + 50)
+    report = pc.verify_audit_log(checkpoint=beyond)
+    assert report.problem is AuditProblem.TAIL_CUT
 
 
-def test_objects_stored_around_the_services_show_as_missing_from_the_log(
-    pc: Perfcore, store: MemoryStore
-) -> None:
-    from perfcore.testing.drivers import driver_for
-
+def test_the_services_seal_the_log_as_it_grows(store: MemoryStore) -> None:
+    pc = Perfcore(store, clock=ManualClock(), ids=CountingIds(), seal_every=5)
+    achieved_goal(pc, "g-1")
+    achieved_goal(pc, "g-2")
     with store.unit_of_work() as uow:
-        uow.goals.add(driver_for("Goal").create("outside"))
-        uow.commit()
+        last = uow.seals.last()
+    assert last is not None
+    assert last.count >= 5
+    assert pc.seal_audit_log() >= 0
     report = pc.verify_audit_log()
-    assert (report.problem, report.index) == (AuditProblem.TRUNCATED, 0)
-    assert "outside" in report.detail
+    assert report.intact
+    assert report.seals >= 1
+
+
+def test_the_history_of_an_object_is_read_from_the_store(pc: Perfcore) -> None:
+    achieved_goal(pc)
+    loaded = pc.goals.get("g-1")
+    assert loaded.history == ()
+    history = pc.history("Goal", "g-1")
+    assert [event.version for event in history] == list(range(1, loaded.version + 1))
+    assert type(loaded).replay(history) == loaded
+    with pytest.raises(NotFound):
+        pc.history("Goal", "nothing")
+    with pytest.raises(ValidationError, match="kind"):
+        pc.history("Nothing", "g-1")
 
 
 # -- review cycles ---------------------------------------------------------------------------------
@@ -918,7 +928,7 @@ def test_a_leaver_is_taken_out_of_a_running_cycle_and_no_longer_holds_it_up(
         "c-1", by=HANA, participant=Participant(employee_id="cy"), reason="a new hire"
     )
     assert joined.employee_ids == ("ana", "cy")
-    assert [e.trigger for e in joined.history[-3:]] == [
+    assert [e.trigger for e in pc.history("ReviewCycle", "c-1")[-3:]] == [
         "remove_participant",
         "begin_evaluations",
         "add_participant",

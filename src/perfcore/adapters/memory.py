@@ -1,99 +1,116 @@
 """The in-memory store: the reference implementation of :mod:`perfcore.ports`.
 
-Everything lives in dicts guarded by one lock, so a :class:`MemoryStore` is safe for many threads
-of one process, and gone when the process ends: for tests, prototypes and examples.
+Everything lives in dicts and lists guarded by one lock, so a :class:`MemoryStore` is safe for
+many threads of one process, and gone when the process ends: for tests, prototypes and examples.
+
+What it keeps, all of it bytes and frozen objects as :mod:`perfcore.ports` defines them (it knows
+nothing of aggregates):
+
+- each stream's events, in one list per stream, appended to in place (an append never copies
+  another stream, nor the stream's earlier events);
+- each stream's :class:`~perfcore.ports.StreamHead`, and an index per ``(kind, column)`` from a
+  value to the ids that have it, rewritten with every head, so that
+  :meth:`~perfcore.ports.EventStore.find` looks up its answer instead of scanning the streams;
+- the global order: the committed positions, ascending, and where each position's event is;
+- the newest snapshot of each stream, the seals, the outbox and the idempotency keys.
 
 A unit of work reads committed data (and its own writes), buffers every write, and at
 :meth:`~MemoryUnitOfWork.commit` checks, under the lock, that nothing it depends on changed
-meanwhile (idempotency keys, object versions, the audit log's last sequence) before it applies
-all of its writes at once. So two units of work that loaded the same version cannot both win, and
-an exception before the commit leaves nothing behind.
+meanwhile (idempotency keys, stream versions, its :meth:`~_Events.expect` calls, the last seal)
+before it applies all of its writes at once and gives the new events their positions, from a
+counter that only ever goes up. So two units of work that loaded the same version cannot both win,
+an exception before the commit leaves nothing behind, and a unit of work that only reads never
+waits for one that writes (the lock is held only for the moment of one read or one commit).
 
-Objects are stored as they come back from their JSON envelope (:mod:`perfcore.serialization`),
-and audit entries and notifications as their JSON data, so that what a caller holds is never
-the stored copy, and every test run on this store also proves the serialisation round-trips.
-
->>> import datetime as dt
+>>> from perfcore.ports import StreamHead
+>>> from perfcore.recording import record
 >>> from perfcore.testing.drivers import driver_for
+>>> goal = driver_for("Goal").reach("active", id="g1")
+>>> events = record(goal.history, previous_hash=b"")
+>>> head = StreamHead(
+...     kind="Goal", id="g1", version=3, hash=events[-1].hash, state="active",
+...     columns={"owner": "ana"},
+... )
 >>> store = MemoryStore()
 >>> with store.unit_of_work() as uow:
-...     uow.goals.add(driver_for("Goal").reach("active", id="g1"))
+...     uow.events.append(head, events, expected_version=0)
 ...     uow.commit()
 >>> with store.unit_of_work() as uow:
-...     uow.goals.get("g1").state
-<GoalState.ACTIVE: 'active'>
+...     [event.position for event in uow.events.read("Goal", "g1")]
+...     [found.id for found in uow.events.find("Goal", "owner", "ana")]
+[1, 2, 3]
+['g1']
 """
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import datetime as dt
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import attrs
 
-from perfcore._aggregate import Aggregate
 from perfcore._codec import canonical_json, from_json_data, to_json_data
-from perfcore.errors import (
-    ConcurrencyError,
-    LineageConflict,
-    NotFound,
-    StorageError,
-    ValidationError,
-)
-from perfcore.job_description import JobDescription
-from perfcore.lifecycle import lifecycle_of
+from perfcore.errors import ConcurrencyError, NotFound, PerfcoreError, StorageError, ValidationError
 from perfcore.ports import (
-    AUDIT_LOG,
     IDEMPOTENCY_KEY,
-    AuditEntry,
+    INDEX_COLUMNS,
+    SEALS,
     IdempotencyRecord,
+    IndexValue,
     Notification,
+    RecordedEvent,
+    Seal,
+    Snapshot,
     Store,
+    StreamHead,
+    erased_body,
 )
-from perfcore.serialization import dumps, event_from_json_data, event_to_json_data, loads
-
-if TYPE_CHECKING:
-    from perfcore.evaluation import Evaluation
-    from perfcore.goal import Goal
-    from perfcore.plan import Plan
-    from perfcore.review_cycle import ReviewCycle  # noqa: F401 (named in a base class)
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
-A = TypeVar("A", bound=Aggregate)
-ObjectKey = tuple[str, str]
+#: A stream, as the store files it: ``(kind, id)``.
+StreamKey = tuple[str, str]
+
+#: The columns :meth:`_Events.find` answers for: the state and every query column.
+FIND_COLUMNS: Final = ("state", *INDEX_COLUMNS)
+
+
+def _index_values(head: StreamHead) -> dict[str, IndexValue]:
+    """What ``head`` files under each column of :data:`FIND_COLUMNS` (``None``: no value)."""
+    values: dict[str, IndexValue] = {"state": head.state}
+    for column in INDEX_COLUMNS:
+        values[column] = head.columns.get(column)
+    return values
+
+
+def _same(first: IndexValue, second: IndexValue) -> bool:
+    """Whether two column values are equal exactly: ``1`` is not ``True``, nor ``"1"``."""
+    return type(first) is type(second) and first == second
+
+
+def _bytes(value: object, field: str) -> bytes:
+    """``value`` as immutable bytes (a copy of a bytearray or memoryview, which the caller could
+    change later); anything else is refused."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise ValidationError(field, f"must be bytes, not {type(value).__name__}")
+
+
+def _whole(value: object, field: str, least: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise ValidationError(field, f"must be a whole number of at least {least}, not {value!r}")
+    return value
 
 
 # -- what is stored -------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class _AuditRow:
-    """An audit entry as stored: the event as canonical JSON text, as a database would hold it."""
-
-    sequence: int
-    scheme: int
-    previous_hash: str
-    hash: str
-    event: str
-
-    @classmethod
-    def of(cls, entry: AuditEntry) -> _AuditRow:
-        event = canonical_json(event_to_json_data(entry.event))
-        return cls(entry.sequence, entry.scheme, entry.previous_hash, entry.hash, event)
-
-    def entry(self) -> AuditEntry:
-        return AuditEntry(
-            sequence=self.sequence,
-            event=event_from_json_data(json.loads(self.event)),
-            previous_hash=self.previous_hash,
-            hash=self.hash,
-            scheme=self.scheme,
-        )
 
 
 @attrs.define
@@ -112,63 +129,79 @@ class _OutboxRow:
 class _Data:
     """Everything a store holds; only ever touched under the store's lock."""
 
-    objects: dict[str, dict[str, Aggregate]] = attrs.field(factory=dict)
-    audit: list[_AuditRow] = attrs.field(factory=list)
+    #: Each stream's events, in version order: the event of version ``v`` at index ``v - 1``.
+    events: dict[StreamKey, list[RecordedEvent]] = attrs.field(factory=dict)
+    heads: dict[StreamKey, StreamHead] = attrs.field(factory=dict)
+    #: Every stream, sorted: :meth:`_Events.streams` pages through it.
+    order: list[StreamKey] = attrs.field(factory=list)
+    #: ``(kind, column)`` -> value -> the ids of the streams of ``kind`` whose head has it.
+    index: dict[tuple[str, str], dict[IndexValue, set[str]]] = attrs.field(factory=dict)
+    #: Every committed position, ascending, and (at the same index) where its event is: the
+    #: stream, and the event's index in the stream's list.
+    positions: list[int] = attrs.field(factory=list)
+    placed: list[tuple[StreamKey, int]] = attrs.field(factory=list)
+    #: The position the next appended event gets; it only ever goes up.
+    next_position: int = 1
+    snapshots: dict[StreamKey, Snapshot] = attrs.field(factory=dict)
+    seals: list[Seal] = attrs.field(factory=list)
     outbox: dict[str, _OutboxRow] = attrs.field(factory=dict)
     keys: dict[str, IdempotencyRecord] = attrs.field(factory=dict)
 
-    def of_type(self, kind: str) -> dict[str, Aggregate]:
-        return self.objects.setdefault(kind, {})
+    def version(self, key: StreamKey) -> int:
+        head = self.heads.get(key)
+        return 0 if head is None else head.version
 
-    def last_row(self) -> _AuditRow | None:
-        # perfcore only appends, each time after the last sequence (checked at commit), so
-        # the last row holds the highest sequence.
-        return self.audit[-1] if self.audit else None
+    def stable_position(self) -> int:
+        # Commits happen whole under the lock, in position order: every position up to the
+        # highest committed one has committed (or never will be used).
+        return self.positions[-1] if self.positions else 0
 
-    def last_sequence(self) -> int:
-        row = self.last_row()
-        return 0 if row is None else row.sequence
+    def last_seal(self) -> Seal | None:
+        return self.seals[-1] if self.seals else None
 
 
 @attrs.define
-class _Write:
-    """One object written in a unit of work: its newest value, and the version the unit of work
-    found committed (``None`` for an added object: nothing may be committed under its id)."""
+class _Appended:
+    """One stream's appends in a unit of work: the version the stream was at when the unit of
+    work first appended to it (checked again at commit), the events, the newest head."""
 
-    obj: Aggregate
-    base: int | None
+    base: int
+    events: list[RecordedEvent]
+    head: StreamHead
+
+
+@attrs.define
+class _SnapshotWrite:
+    """One stream's snapshot writes in a unit of work: whether the committed snapshot is
+    deleted first, and the newest snapshot put since."""
+
+    deleted: bool = False
+    snapshot: Snapshot | None = None
 
 
 @attrs.define
 class _Buffer:
     """The writes of one unit of work, applied only at commit."""
 
-    objects: dict[ObjectKey, _Write] = attrs.field(factory=dict)
-    audit: list[_AuditRow] = attrs.field(factory=list)
+    streams: dict[StreamKey, _Appended] = attrs.field(factory=dict)
+    #: Every append, in call order (the stream, how many events): the order positions follow.
+    batches: list[tuple[StreamKey, int]] = attrs.field(factory=list)
+    #: The versions :meth:`_Events.expect` made the commit depend on: (kind, id, version).
+    expected: dict[StreamKey, tuple[str, str, int]] = attrs.field(factory=dict)
+    #: The streams erased, in call order (a dict as an ordered set).
+    erased: dict[StreamKey, None] = attrs.field(factory=dict)
+    snapshots: dict[StreamKey, _SnapshotWrite] = attrs.field(factory=dict)
+    seals: list[Seal] = attrs.field(factory=list)
     outbox: dict[str, _OutboxRow] = attrs.field(factory=dict)
     delivered: dict[str, dt.datetime] = attrs.field(factory=dict)
     keys: dict[str, IdempotencyRecord] = attrs.field(factory=dict)
-
-
-def _check_lineage(added: Aggregate, others: Iterable[Aggregate]) -> None:
-    """Refuse a job description whose number is taken in its lineage (two racing new versions
-    cannot both be number n+1)."""
-    if not isinstance(added, JobDescription):
-        return
-    for other in others:
-        if (
-            isinstance(other, JobDescription)
-            and other.id != added.id
-            and (other.lineage_id, other.number) == (added.lineage_id, added.number)
-        ):
-            raise LineageConflict(added.id, added.lineage_id, added.number)
 
 
 # -- the store ------------------------------------------------------------------------------------
 
 
 class MemoryStore:
-    """Keeps perfcore's objects in memory, safely for the threads of one process.
+    """Keeps perfcore's events in memory, safely for the threads of one process.
 
     Implements :class:`perfcore.ports.Store`.
     """
@@ -177,6 +210,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._data = _Data()
         self._closed = False
+        self._failure: Callable[[], Exception] | None = None
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         """A new unit of work. Use one per thread, for one command.
@@ -188,154 +222,181 @@ class MemoryStore:
         return MemoryUnitOfWork(self)
 
     def close(self) -> None:
-        """Close the store: later units of work are refused. The data stays readable by
-        units of work already open until they end."""
-        self._closed = True
+        """Close the store: later units of work, and commits, are refused. Units of work already
+        open may still read until they end."""
+        with self._lock:
+            self._closed = True
 
     def _check_open(self) -> None:
         if self._closed:
-            raise StorageError("the memory store is closed")
+            raise StorageError("the memory store is closed; open a new MemoryStore")
 
-    def _rewrite_audit_log(self, entries: Sequence[AuditEntry]) -> None:
-        """Replace the stored audit log with ``entries``, going around perfcore.
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[_Data]:
+        """The committed data, under the lock, for one read or one commit.
 
-        Only for tests that play a tamperer; perfcore never updates or deletes an entry.
+        Any error but perfcore's own raised meanwhile (an injected failure, a bug) comes out as a
+        :class:`~perfcore.errors.StorageError`, as a driver's error would from a database.
         """
+        try:
+            with self._lock:
+                if self._failure is not None:
+                    raise self._failure()
+                yield self._data
+        except PerfcoreError:
+            raise
+        except Exception as error:
+            raise StorageError(
+                f"the memory store failed: {type(error).__name__}: {error}"
+            ) from error
+
+    def _inject_failure(self, failure: Callable[[], Exception] | None) -> None:
+        """From now on, make every read and commit fail as if the storage underneath raised
+        ``failure()`` (``None``: work again). For tests of what a failing store looks like."""
         with self._lock:
-            self._data.audit = [_AuditRow.of(entry) for entry in entries]
+            self._failure = failure
+
+    # -- hooks: the one place each rule is kept (the tests' broken stores override them) ------
+
+    def _key(self, kind: str, id: str) -> StreamKey:
+        """Where the stream ``kind``/``id`` is filed: case and all."""
+        return (kind, id)
+
+    def _events_after(
+        self, data: _Data, key: StreamKey, after: int, upto: int | None
+    ) -> list[RecordedEvent]:
+        """The committed events of a stream with versions in ``(after, upto]``."""
+        events = data.events.get(key, [])
+        return events[max(after, 0) : upto]
+
+    def _found_head(self, data: _Data, kind: str, id: str) -> StreamHead:
+        """The head :meth:`_Events.find` gives for a stream the index named."""
+        return data.heads[self._key(kind, id)]
+
+    def _reindex(self, data: _Data, old: StreamHead | None, new: StreamHead) -> None:
+        """File ``new`` in the index, in place of ``old`` (``None`` for a new stream)."""
+        before = {} if old is None else _index_values(old)
+        for column, value in _index_values(new).items():
+            if old is not None:
+                if _same(before[column], value):
+                    continue
+                values = data.index[(new.kind, column)]
+                ids = values[before[column]]
+                ids.discard(new.id)
+                if not ids:
+                    del values[before[column]]
+            data.index.setdefault((new.kind, column), {}).setdefault(value, set()).add(new.id)
+
+    def _erase_event(self, event: RecordedEvent) -> RecordedEvent:
+        """``event`` with its body erased; everything else as it was."""
+        if event.erased:
+            return event
+        return attrs.evolve(event, body=erased_body(event.body))
+
+    def _keeps(self, new: Snapshot, kept: Snapshot) -> bool:
+        """Whether ``new`` replaces ``kept``: unless ``kept`` is of a later version."""
+        return new.version >= kept.version
 
 
-# -- repositories ---------------------------------------------------------------------------------
+# -- the ports ------------------------------------------------------------------------------------
 
 
-class _Repository(Generic[A]):
-    """One aggregate type's view of a unit of work: committed objects overlaid with its writes."""
-
-    kind: ClassVar[str]
+class _Events:
+    """The streams, as one unit of work sees them. Implements :class:`perfcore.ports.EventStore`."""
 
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
 
-    def get(self, id: str) -> A:
-        """The stored object. Raises NotFound if there is none."""
-        found = self.find(id)
-        if found is None:
-            raise NotFound(self.kind, id)
-        return found
+    def head(self, kind: str, id: str) -> StreamHead | None:
+        """The stream's head, or ``None``."""
+        return self._uow._head(kind, id)
 
-    def find(self, id: str) -> A | None:
-        """The stored object, or ``None``."""
-        return cast("A | None", self._uow._find(self.kind, id))
+    def append(
+        self, head: StreamHead, events: Sequence[RecordedEvent], *, expected_version: int
+    ) -> None:
+        """Append ``events`` and make ``head`` the stream's head, if it is at
+        ``expected_version`` (now, and at commit)."""
+        self._uow._append(head, events, expected_version)
 
-    def add(self, obj: A) -> None:
-        """Store a new object. Raises ConcurrencyError if its id is taken."""
-        self._check_type(obj)
-        self._uow._add(self.kind, obj)
+    def expect(self, kind: str, id: str, version: int) -> None:
+        """Make the commit depend on the stream still being at ``version`` (0: absent)."""
+        self._uow._expect(kind, id, version)
 
-    def save(self, obj: A, *, expected_version: int) -> None:
-        """Replace the stored object with ``obj``, checking the version it was loaded at."""
-        self._check_type(obj)
-        self._uow._save(self.kind, obj, expected_version)
+    def read(self, kind: str, id: str, *, after: int = 0) -> Iterator[RecordedEvent]:
+        """The stream's events with versions greater than ``after``, in version order."""
+        return iter(self._uow._read(kind, id, after))
 
-    def by_state(self, state: str) -> list[A]:
-        """Every stored object in ``state``, ordered by id."""
-        return self._select(lambda obj: str(obj.state) == str(state))
+    def find(self, kind: str, column: str, value: IndexValue) -> list[StreamHead]:
+        """The heads of ``kind`` whose ``column`` equals ``value`` exactly, ordered by id."""
+        return self._uow._find(kind, column, value)
 
-    def _select(
-        self, keep: Callable[[A], bool], order: Callable[[A], Any] | None = None
-    ) -> list[A]:
-        objects = [cast("A", obj) for obj in self._uow._all(self.kind)]
-        chosen = [obj for obj in objects if keep(obj)]
-        return sorted(chosen, key=order or (lambda obj: obj.id))
+    def streams(
+        self, *, after: tuple[str, str] | None = None, limit: int = 1000
+    ) -> list[StreamHead]:
+        """Up to ``limit`` heads ordered by ``(kind, id)``, after ``after``."""
+        return self._uow._streams(after, limit)
 
-    def _check_type(self, obj: object) -> None:
-        if not isinstance(obj, Aggregate) or lifecycle_of(type(obj)).name != self.kind:
-            raise ValidationError("obj", f"a {self.kind} repository stores {self.kind} objects")
+    def scan(self, *, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        """Up to ``limit`` committed events with positions greater than ``after``, in order."""
+        return self._uow._scan(after, limit)
 
+    def stable_position(self) -> int:
+        """The highest committed position (0 when nothing is)."""
+        with self._uow._reading() as data:
+            return data.stable_position()
 
-class _JobDescriptions(_Repository["JobDescription"]):
-    kind = "JobDescription"
-
-    def by_lineage(self, lineage_id: str) -> list[JobDescription]:
-        """Every number of one lineage, ordered by number."""
-        return self._select(lambda jd: jd.lineage_id == lineage_id, lambda jd: jd.number)
-
-    def by_employee(self, employee_id: str) -> list[JobDescription]:
-        """Every description written for one employee, ordered by lineage, then number."""
-        return self._select(
-            lambda jd: jd.employee_id == employee_id, lambda jd: (jd.lineage_id, jd.number)
-        )
+    def erase(self, kind: str, id: str) -> int:
+        """Erase the bodies of the stream's events (at commit); how many change."""
+        return self._uow._erase(kind, id)
 
 
-class _Goals(_Repository["Goal"]):
-    kind = "Goal"
+class _Snapshots:
+    """Implements :class:`perfcore.ports.SnapshotStore`."""
 
-    def by_owner(self, owner_id: str) -> list[Goal]:
-        """Every goal of one person, ordered by id."""
-        return self._select(lambda goal: goal.owner_id == owner_id)
-
-    def by_manager(self, manager_id: str) -> list[Goal]:
-        """Every goal one manager oversees, ordered by id."""
-        return self._select(lambda goal: goal.manager_id == manager_id)
-
-
-class _Plans(_Repository["Plan"]):
-    kind = "Plan"
-
-    def by_subject(self, subject_id: str) -> list[Plan]:
-        """Every plan for one employee or team, ordered by id."""
-        return self._select(lambda plan: plan.subject_id == subject_id)
-
-    def by_cycle(self, cycle_id: str) -> list[Plan]:
-        """Every plan of one review cycle, ordered by id."""
-        return self._select(lambda plan: plan.cycle_id == cycle_id)
-
-
-class _Evaluations(_Repository["Evaluation"]):
-    kind = "Evaluation"
-
-    def by_subject(self, subject_id: str) -> list[Evaluation]:
-        """Every evaluation of one person, ordered by id."""
-        return self._select(lambda evaluation: evaluation.subject_id == subject_id)
-
-    def by_cycle(self, cycle_id: str) -> list[Evaluation]:
-        """Every evaluation of one review cycle, ordered by id."""
-        return self._select(lambda evaluation: evaluation.cycle_id == cycle_id)
-
-
-class _Cycles(_Repository["ReviewCycle"]):
-    kind = "ReviewCycle"
-
-
-# -- the audit log, the outbox, idempotency keys --------------------------------------------------
-
-
-class _AuditLog:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
 
-    def last(self) -> AuditEntry | None:
-        """The entry with the highest sequence (this unit of work's own included), or None."""
-        row = self._uow._last_audit_row()
-        return None if row is None else row.entry()
+    def get(self, kind: str, id: str) -> Snapshot | None:
+        """The newest snapshot of the stream, or ``None``."""
+        return self._uow._snapshot(kind, id)
 
-    def append(self, entries: Sequence[AuditEntry]) -> None:
-        """Add entries that follow the last one; ConcurrencyError if they do not."""
-        self._uow._append(entries)
+    def put(self, snapshot: Snapshot) -> None:
+        """Keep ``snapshot`` unless one of a later version is kept already (at commit)."""
+        self._uow._put_snapshot(snapshot)
 
-    def read(self, after: int = 0) -> Iterator[AuditEntry]:
-        """The entries after sequence ``after``, in sequence order."""
-        for row in self._uow._audit_rows(after=after):
-            yield row.entry()
+    def delete(self, kind: str, id: str) -> None:
+        """Forget the stream's snapshot (at commit)."""
+        self._uow._delete_snapshot(kind, id)
+
+
+class _Seals:
+    """Implements :class:`perfcore.ports.SealLog`."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def last(self) -> Seal | None:
+        """The seal with the highest number (this unit of work's own included), or ``None``."""
+        return self._uow._last_seal()
+
+    def add(self, seal: Seal) -> None:
+        """Add the next seal; ConcurrencyError (``SEALS``) if its number does not follow."""
+        self._uow._add_seal(seal)
+
+    def read(self, *, after: int = 0) -> Iterator[Seal]:
+        """The seals numbered after ``after``, in order."""
+        return iter(self._uow._read_seals(after))
 
 
 class _Outbox:
+    """Implements :class:`perfcore.ports.Outbox`."""
+
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
 
     def put(self, notification: Notification) -> None:
         """Add a notification, written at commit."""
-        self._uow._put(notification)
+        self._uow._put_notification(notification)
 
     def pending(self, limit: int = 100) -> list[Notification]:
         """Up to ``limit`` undelivered notifications, oldest first."""
@@ -347,15 +408,17 @@ class _Outbox:
 
 
 class _Idempotency:
+    """Implements :class:`perfcore.ports.IdempotencyStore`."""
+
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
 
     def get(self, key: str) -> IdempotencyRecord | None:
-        """The record for ``key``, or None."""
+        """The record for ``key``, or ``None``."""
         return self._uow._key(key)
 
     def put(self, record: IdempotencyRecord) -> None:
-        """Remember a record; ConcurrencyError if the key is taken."""
+        """Remember a record; ConcurrencyError (``IDEMPOTENCY_KEY``) if the key is taken."""
         self._uow._put_key(record)
 
 
@@ -372,12 +435,9 @@ class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._buffer = _Buffer()
-        self.job_descriptions = _JobDescriptions(self)
-        self.goals = _Goals(self)
-        self.plans = _Plans(self)
-        self.evaluations = _Evaluations(self)
-        self.cycles = _Cycles(self)
-        self.audit = _AuditLog(self)
+        self.events = _Events(self)
+        self.snapshots = _Snapshots(self)
+        self.seals = _Seals(self)
         self.outbox = _Outbox(self)
         self.idempotency = _Idempotency(self)
 
@@ -399,13 +459,13 @@ class MemoryUnitOfWork:
         Raises:
             ConcurrencyError: another unit of work committed first; nothing is written and
                 this unit of work's writes are dropped.
+            StorageError: the store is closed (or failed); nothing is written.
         """
-        store = self._store
-        store._check_open()
         try:
-            with store._lock:
-                self._check_conflicts(store._data)
-                self._apply(store._data)
+            with self._store._using() as data:
+                self._store._check_open()
+                self._check_conflicts(data)
+                self._apply(data)
         finally:
             self._buffer = _Buffer()
 
@@ -413,38 +473,68 @@ class MemoryUnitOfWork:
         """Drop every write not yet committed."""
         self._buffer = _Buffer()
 
+    def _reading(self) -> contextlib.AbstractContextManager[_Data]:
+        """The committed data, under the store's lock, for one read."""
+        return self._store._using()
+
+    def _will_write(self) -> None:
+        """Called before each write is buffered (the memory store takes no lock for it)."""
+
     # -- commit ---------------------------------------------------------------------------------
 
     def _check_conflicts(self, data: _Data) -> None:
-        buffer = self._buffer
         # Keys first: a request repeated while the first one runs then sees a key conflict, and
         # the services answer it with the first result.
-        for key in buffer.keys:
+        self._check_keys(data)
+        self._check_streams(data)
+        self._check_expected(data)
+        self._check_seals(data)
+        self._check_outbox(data)
+
+    def _check_keys(self, data: _Data) -> None:
+        for key in self._buffer.keys:
             if key in data.keys:
                 raise ConcurrencyError(IDEMPOTENCY_KEY, key, 0, 1)
-        for (kind, id), write in buffer.objects.items():
-            stored = data.of_type(kind).get(id)
-            stored_version = None if stored is None else stored.version
-            if write.base is None and stored is not None:
-                raise ConcurrencyError(kind, id, 0, stored_version)
-            if write.base is None:
-                _check_lineage(write.obj, data.of_type(kind).values())
-            if write.base is not None and stored_version != write.base:
-                raise ConcurrencyError(kind, id, write.base, stored_version)
-        if buffer.audit:
-            last = data.last_sequence()
-            first = buffer.audit[0].sequence
-            if first != last + 1:
-                raise ConcurrencyError(AUDIT_LOG, "audit", first - 1, last)
-        for id in buffer.outbox:
+
+    def _check_streams(self, data: _Data) -> None:
+        for key, appended in self._buffer.streams.items():
+            head = appended.head
+            self._check_version(head.kind, head.id, appended.base, data.version(key))
+
+    def _check_expected(self, data: _Data) -> None:
+        for key, (kind, id, version) in self._buffer.expected.items():
+            self._check_version(kind, id, version, data.version(key))
+
+    def _check_seals(self, data: _Data) -> None:
+        if self._buffer.seals:
+            self._check_seal_number(self._buffer.seals[0], data.last_seal())
+
+    def _check_outbox(self, data: _Data) -> None:
+        for id in self._buffer.outbox:
             if id in data.outbox:
                 raise ConcurrencyError("Notification", id, 0, 1)
 
+    @staticmethod
+    def _check_version(kind: str, id: str, expected: int, actual: int) -> None:
+        """Refuse a write (or a commit) that expects the stream at another version."""
+        if actual != expected:
+            raise ConcurrencyError(kind, id, expected, actual or None)
+
+    @staticmethod
+    def _check_seal_number(seal: Seal, last: Seal | None) -> None:
+        number = 0 if last is None else last.number
+        if seal.number != number + 1:
+            raise ConcurrencyError(SEALS, str(seal.number), seal.number - 1, number or None)
+
     def _apply(self, data: _Data) -> None:
         buffer = self._buffer
-        for (kind, id), write in buffer.objects.items():
-            data.of_type(kind)[id] = write.obj
-        data.audit.extend(buffer.audit)
+        # Erasures first: they erase what was committed, and this unit of work's own events
+        # were erased as it erased them (one appended after its erase stays as it is).
+        for key in buffer.erased:
+            self._apply_erasure(data, key)
+        self._apply_appends(data)
+        self._apply_snapshots(data)
+        data.seals.extend(buffer.seals)
         data.outbox.update(buffer.outbox)
         for id, at in buffer.delivered.items():
             row = data.outbox[id]
@@ -452,102 +542,255 @@ class MemoryUnitOfWork:
                 row.delivered_at = at
         data.keys.update(buffer.keys)
 
-    # -- objects --------------------------------------------------------------------------------
+    def _apply_erasure(self, data: _Data, key: StreamKey) -> None:
+        head = data.heads.get(key)
+        if head is not None:
+            data.heads[key] = attrs.evolve(head, erased=True)
+        events = data.events.get(key, [])
+        for index, event in enumerate(events):
+            if not event.erased:
+                events[index] = self._store._erase_event(event)
 
-    def _committed(self, kind: str, id: str) -> Aggregate | None:
-        with self._store._lock:
-            return self._store._data.of_type(kind).get(id)
+    def _apply_appends(self, data: _Data) -> None:
+        buffer = self._buffer
+        taken: dict[StreamKey, int] = {}
+        for key, count in buffer.batches:
+            start = taken.get(key, 0)
+            taken[key] = start + count
+            stored = data.events.setdefault(key, [])
+            for event in buffer.streams[key].events[start : start + count]:
+                position = data.next_position
+                data.next_position += 1
+                stored.append(attrs.evolve(event, position=position))
+                data.positions.append(position)
+                data.placed.append((key, len(stored) - 1))
+        for key, appended in buffer.streams.items():
+            old = data.heads.get(key)
+            # An erased stream stays erased whatever is appended to it.
+            new = appended.head
+            if old is not None and old.erased and not new.erased:
+                new = attrs.evolve(new, erased=True)
+            data.heads[key] = new
+            self._store._reindex(data, old, new)
+            if old is None:
+                bisect.insort(data.order, key)
 
-    def _find(self, kind: str, id: str) -> Aggregate | None:
-        write = self._buffer.objects.get((kind, id))
-        return write.obj if write is not None else self._committed(kind, id)
+    def _apply_snapshots(self, data: _Data) -> None:
+        for key, write in self._buffer.snapshots.items():
+            if write.deleted:
+                data.snapshots.pop(key, None)
+            if write.snapshot is not None:
+                kept = data.snapshots.get(key)
+                if kept is None or self._store._keeps(write.snapshot, kept):
+                    data.snapshots[key] = write.snapshot
 
-    def _all(self, kind: str) -> list[Aggregate]:
-        with self._store._lock:
-            found = dict(self._store._data.of_type(kind))
-        for (write_kind, id), write in self._buffer.objects.items():
-            if write_kind == kind:
-                found[id] = write.obj
-        return list(found.values())
+    # -- streams --------------------------------------------------------------------------------
 
-    def _add(self, kind: str, obj: Aggregate) -> None:
-        current = self._find(kind, obj.id)
-        if current is not None:
-            raise ConcurrencyError(kind, obj.id, 0, current.version)
-        _check_lineage(obj, self._all(kind))
-        self._buffer.objects[(kind, obj.id)] = _Write(_stored_copy(obj), None)
+    def _version(self, key: StreamKey) -> int:
+        """The stream's version as this unit of work sees it (0: absent)."""
+        appended = self._buffer.streams.get(key)
+        if appended is not None:
+            return appended.head.version
+        with self._reading() as data:
+            return data.version(key)
 
-    def _save(self, kind: str, obj: Aggregate, expected_version: int) -> None:
-        current = self._find(kind, obj.id)
-        if current is None:
-            raise NotFound(kind, obj.id)
-        if current.version != expected_version or obj.version <= expected_version:
-            raise ConcurrencyError(kind, obj.id, expected_version, current.version)
-        earlier = self._buffer.objects.get((kind, obj.id))
-        base = earlier.base if earlier is not None else expected_version
-        self._buffer.objects[(kind, obj.id)] = _Write(_stored_copy(obj), base)
+    def _head(self, kind: str, id: str) -> StreamHead | None:
+        key = self._store._key(kind, id)
+        appended = self._buffer.streams.get(key)
+        if appended is not None:
+            head: StreamHead | None = appended.head
+        else:
+            with self._reading() as data:
+                head = data.heads.get(key)
+        if head is not None and key in self._buffer.erased:
+            head = attrs.evolve(head, erased=True)
+        return None if head is None else _given(head)
 
-    # -- audit ----------------------------------------------------------------------------------
+    def _append(
+        self, head: StreamHead, events: Sequence[RecordedEvent], expected_version: int
+    ) -> None:
+        events = _checked_events(head, events, expected_version)
+        self._will_write()
+        key = self._store._key(head.kind, head.id)
+        self._check_version(head.kind, head.id, expected_version, self._version(key))
+        kept = attrs.evolve(head, hash=_bytes(head.hash, "head.hash"), columns=dict(head.columns))
+        appended = self._buffer.streams.get(key)
+        if appended is None:
+            self._buffer.streams[key] = _Appended(expected_version, events, kept)
+        else:
+            appended.events.extend(events)
+            appended.head = kept
+        self._buffer.batches.append((key, len(events)))
 
-    def _audit_rows(self, after: int) -> list[_AuditRow]:
-        with self._store._lock:
-            committed = list(self._store._data.audit)
-        rows = [row for row in (*committed, *self._buffer.audit) if row.sequence > after]
-        # Sorted, as a database reads ``ORDER BY sequence``; a stable sort keeps duplicates.
-        return sorted(rows, key=lambda row: row.sequence)
+    def _expect(self, kind: str, id: str, version: int) -> None:
+        _whole(version, "version", 0)
+        key = self._store._key(kind, id)
+        self._check_version(kind, id, version, self._version(key))
+        if key not in self._buffer.streams:
+            # A stream this unit of work appended to is checked at commit as the append's base.
+            self._buffer.expected[key] = (kind, id, version)
 
-    def _last_audit_row(self) -> _AuditRow | None:
-        if self._buffer.audit:
-            return self._buffer.audit[-1]
-        with self._store._lock:
-            return self._store._data.last_row()
+    def _read(self, kind: str, id: str, after: int) -> list[RecordedEvent]:
+        key = self._store._key(kind, id)
+        appended = self._buffer.streams.get(key)
+        upto = None if appended is None else appended.base
+        with self._reading() as data:
+            events = self._store._events_after(data, key, after, upto)
+        if key in self._buffer.erased:
+            events = [self._store._erase_event(event) for event in events]
+        if appended is not None:
+            events += [event for event in appended.events if event.version > after]
+        return events
 
-    def _append(self, entries: Sequence[AuditEntry]) -> None:
-        if not entries:
-            return
-        if not all(isinstance(entry, AuditEntry) for entry in entries):
-            raise ValidationError("entries", "must be AuditEntry objects")
-        row = self._last_audit_row()
-        last = 0 if row is None else row.sequence
-        expected = list(range(last + 1, last + 1 + len(entries)))
-        if [entry.sequence for entry in entries] != expected:
-            raise ConcurrencyError(AUDIT_LOG, "audit", entries[0].sequence - 1, last)
-        self._buffer.audit.extend(_AuditRow.of(entry) for entry in entries)
+    def _find(self, kind: str, column: str, value: IndexValue) -> list[StreamHead]:
+        if column not in FIND_COLUMNS:
+            raise ValidationError("column", f"must be one of {', '.join(FIND_COLUMNS)}")
+        if value is not None and (not isinstance(value, str | int) or isinstance(value, bool)):
+            raise ValidationError("value", f"must be text, a whole number or None: {value!r}")
+        store = self._store
+        with self._reading() as data:
+            ids = data.index.get((kind, column), {}).get(value, set())
+            found = {id: store._found_head(data, kind, id) for id in ids}
+        for appended in self._buffer.streams.values():
+            head = appended.head
+            if head.kind == kind:
+                found.pop(head.id, None)
+                if _same(_index_values(head)[column], value):
+                    found[head.id] = head
+        return [_given(found[id]) for id in sorted(found)]
+
+    def _streams(self, after: tuple[str, str] | None, limit: int) -> list[StreamHead]:
+        if limit <= 0:
+            return []
+        with self._reading() as data:
+            start = 0 if after is None else bisect.bisect_right(data.order, after)
+            heads = {
+                (head.kind, head.id): head
+                for head in (data.heads[key] for key in data.order[start : start + limit])
+            }
+        for appended in self._buffer.streams.values():
+            name = (appended.head.kind, appended.head.id)
+            if after is None or name > after:
+                heads[name] = appended.head
+        return [_given(heads[name]) for name in sorted(heads)[:limit]]
+
+    def _scan(self, after: int, limit: int) -> list[RecordedEvent]:
+        if limit <= 0:
+            return []
+        with self._reading() as data:
+            start = bisect.bisect_right(data.positions, after)
+            return [data.events[key][index] for key, index in data.placed[start : start + limit]]
+
+    def _erase(self, kind: str, id: str) -> int:
+        self._will_write()
+        key = self._store._key(kind, id)
+        appended = self._buffer.streams.get(key)
+        changed = 0
+        if key not in self._buffer.erased:
+            upto = None if appended is None else appended.base
+            with self._reading() as data:
+                committed = self._store._events_after(data, key, 0, upto)
+                changed += sum(not event.erased for event in committed)
+            self._buffer.erased[key] = None
+        if appended is not None:
+            for index, event in enumerate(appended.events):
+                if not event.erased:
+                    appended.events[index] = self._store._erase_event(event)
+                    changed += 1
+        return changed
+
+    # -- snapshots ------------------------------------------------------------------------------
+
+    def _snapshot(self, kind: str, id: str) -> Snapshot | None:
+        key = self._store._key(kind, id)
+        write = self._buffer.snapshots.get(key)
+        kept: Snapshot | None = None
+        if write is None or not write.deleted:
+            with self._reading() as data:
+                kept = data.snapshots.get(key)
+        mine = None if write is None else write.snapshot
+        if mine is None or (kept is not None and not self._store._keeps(mine, kept)):
+            return kept
+        return mine
+
+    def _put_snapshot(self, snapshot: Snapshot) -> None:
+        if not isinstance(snapshot, Snapshot):
+            raise ValidationError("snapshot", "must be a Snapshot")
+        _whole(snapshot.version, "snapshot.version", 1)
+        self._will_write()
+        snapshot = attrs.evolve(snapshot, data=_bytes(snapshot.data, "snapshot.data"))
+        write = self._buffer.snapshots.setdefault(
+            self._store._key(snapshot.kind, snapshot.id), _SnapshotWrite()
+        )
+        if write.snapshot is None or self._store._keeps(snapshot, write.snapshot):
+            write.snapshot = snapshot
+
+    def _delete_snapshot(self, kind: str, id: str) -> None:
+        self._will_write()
+        self._buffer.snapshots[self._store._key(kind, id)] = _SnapshotWrite(deleted=True)
+
+    # -- seals ----------------------------------------------------------------------------------
+
+    def _last_seal(self) -> Seal | None:
+        if self._buffer.seals:
+            return self._buffer.seals[-1]
+        with self._reading() as data:
+            return data.last_seal()
+
+    def _add_seal(self, seal: Seal) -> None:
+        if not isinstance(seal, Seal):
+            raise ValidationError("seal", "must be a Seal")
+        self._will_write()
+        self._check_seal_number(seal, self._last_seal())
+        self._buffer.seals.append(
+            attrs.evolve(
+                seal,
+                streams=_bytes(seal.streams, "seal.streams"),
+                previous_hash=_bytes(seal.previous_hash, "seal.previous_hash"),
+                hash=_bytes(seal.hash, "seal.hash"),
+            )
+        )
+
+    def _read_seals(self, after: int) -> list[Seal]:
+        with self._reading() as data:
+            # Seals are numbered 1, 2, 3, ... (checked at every commit): seal n is at n - 1.
+            seals = data.seals[max(after, 0) :]
+        return seals + [seal for seal in self._buffer.seals if seal.number > after]
 
     # -- outbox ---------------------------------------------------------------------------------
 
     def _has_notification(self, id: str) -> bool:
         if id in self._buffer.outbox:
             return True
-        with self._store._lock:
-            return id in self._store._data.outbox
+        with self._reading() as data:
+            return id in data.outbox
 
-    def _outbox_rows(self) -> dict[str, _OutboxRow]:
-        with self._store._lock:
-            rows = {
-                id: _OutboxRow(row.data, row.delivered_at)
-                for id, row in self._store._data.outbox.items()
-            }
-        rows.update(self._buffer.outbox)
-        return rows
-
-    def _put(self, notification: Notification) -> None:
+    def _put_notification(self, notification: Notification) -> None:
         if not isinstance(notification, Notification):
             raise ValidationError("notification", "must be a Notification")
+        self._will_write()
         if self._has_notification(notification.id):
             raise ConcurrencyError("Notification", notification.id, 0, 1)
         data: dict[str, Any] = to_json_data(notification)
         self._buffer.outbox[notification.id] = _OutboxRow(json.loads(canonical_json(data)))
 
     def _pending(self, limit: int) -> list[Notification]:
-        waiting = [
-            row
-            for id, row in self._outbox_rows().items()
-            if row.delivered_at is None and id not in self._buffer.delivered
-        ]
-        return [row.notification() for row in waiting[: max(limit, 0)]]
+        if limit <= 0:
+            return []
+        waiting: list[_OutboxRow] = []
+        with self._reading() as data:
+            for id, row in data.outbox.items():
+                if len(waiting) == limit:
+                    break
+                if row.delivered_at is None and id not in self._buffer.delivered:
+                    waiting.append(_OutboxRow(row.data))
+        for id, row in self._buffer.outbox.items():
+            if id not in self._buffer.delivered:
+                waiting.append(row)
+        return [row.notification() for row in waiting[:limit]]
 
     def _mark_delivered(self, notification_id: str, at: dt.datetime) -> None:
+        self._will_write()
         if not self._has_notification(notification_id):
             raise NotFound("Notification", notification_id)
         self._buffer.delivered.setdefault(notification_id, at)
@@ -557,21 +800,68 @@ class MemoryUnitOfWork:
     def _key(self, key: str) -> IdempotencyRecord | None:
         if key in self._buffer.keys:
             return self._buffer.keys[key]
-        with self._store._lock:
-            return self._store._data.keys.get(key)
+        with self._reading() as data:
+            return data.keys.get(key)
 
     def _put_key(self, record: IdempotencyRecord) -> None:
         if not isinstance(record, IdempotencyRecord):
             raise ValidationError("record", "must be an IdempotencyRecord")
+        self._will_write()
         if self._key(record.key) is not None:
             raise ConcurrencyError(IDEMPOTENCY_KEY, record.key, 0, 1)
         self._buffer.keys[record.key] = record
 
 
-def _stored_copy(obj: Aggregate) -> Aggregate:
-    """The object as it comes back from storage: through its envelope, as a database keeps it,
-    so that the caller's copy and the stored one share nothing."""
-    return loads(dumps(obj))
+def _given(head: StreamHead) -> StreamHead:
+    """A head to hand out: its columns in a dict of its own, so that whoever changes it changes
+    nothing stored."""
+    return attrs.evolve(head, columns=dict(head.columns))
+
+
+def _checked_events(
+    head: StreamHead, events: Sequence[RecordedEvent], expected_version: int
+) -> list[RecordedEvent]:
+    """``events`` as the store keeps them, once they are checked to be what ``append`` takes:
+    at least one, of ``head``'s stream, versions ``expected_version + 1`` on, ``head`` after
+    the last of them, its columns among :data:`~perfcore.ports.INDEX_COLUMNS`."""
+    if not isinstance(head, StreamHead):
+        raise ValidationError("head", "must be a StreamHead")
+    _whole(expected_version, "expected_version", 0)
+    kept: list[RecordedEvent] = []
+    for offset, event in enumerate(events, start=1):
+        if not isinstance(event, RecordedEvent):
+            raise ValidationError("events", "must be RecordedEvent objects")
+        if (event.kind, event.id) != (head.kind, head.id):
+            raise ValidationError("events", f"must all be of {head.kind} {head.id!r}")
+        if event.version != expected_version + offset:
+            raise ValidationError(
+                "events", f"must have versions {expected_version + 1} on, one after another"
+            )
+        _whole(event.schema, "event.schema", 1)
+        if event.position != 0 or not all(
+            type(part) is bytes for part in (event.header, event.body, event.hash)
+        ):
+            # Frozen and all bytes, an event is kept as it is; anything else is made so.
+            event = attrs.evolve(
+                event,
+                header=_bytes(event.header, "event.header"),
+                body=_bytes(event.body, "event.body"),
+                hash=_bytes(event.hash, "event.hash"),
+                position=0,
+            )
+        kept.append(event)
+    if not kept:
+        raise ValidationError("events", "must hold at least one event")
+    if head.version != kept[-1].version or head.hash != kept[-1].hash:
+        raise ValidationError("head", "must have the version and the hash of the last event")
+    if not isinstance(head.state, str):
+        raise ValidationError("head.state", "must be text")
+    for column, value in head.columns.items():
+        if column not in INDEX_COLUMNS:
+            raise ValidationError("head.columns", f"{column!r} is not one of INDEX_COLUMNS")
+        if value is not None and (not isinstance(value, str | int) or isinstance(value, bool)):
+            raise ValidationError("head.columns", f"{column}: {value!r} is not text or a number")
+    return kept
 
 
 if TYPE_CHECKING:

@@ -1,31 +1,65 @@
 """The SQLite store: a file database (or ``:memory:``) through the stdlib :mod:`sqlite3` alone.
 
->>> from perfcore.testing.drivers import driver_for
->>> goal = driver_for("Goal").reach("active", id="g-1")
+>>> import datetime as dt
+>>> from perfcore.events import Event
+>>> from perfcore.ports import StreamHead
+>>> from perfcore.recording import record
+>>> at = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+>>> created = Event(aggregate_type="Goal", aggregate_id="g-1", version=1, trigger="create",
+...     from_state=None, to_state="draft", actor_id="ana", at=at)
+>>> [event] = record([created], previous_hash=b"")
+>>> head = StreamHead(kind="Goal", id="g-1", version=1, hash=event.hash, state="draft",
+...     columns={"owner": "ana"})
 >>> with SQLiteStore() as store:
 ...     with store.unit_of_work() as uow:
-...         uow.goals.add(goal)
+...         uow.events.append(head, [event], expected_version=0)
 ...         uow.commit()
 ...     with store.unit_of_work() as uow:
-...         [found.id for found in uow.goals.by_owner("ana")]
-['g-1']
+...         [h.id for h in uow.events.find("Goal", "owner", "ana")], [
+...             (e.version, e.position) for e in uow.events.read("Goal", "g-1")]
+(['g-1'], [(1, 1)])
 
-How it keeps the contract of :mod:`perfcore.ports`:
+How it keeps the contract of :mod:`perfcore.ports` (the tables are in
+:mod:`perfcore.adapters._sqlite_schema`):
 
+- **Streams and events.** ``streams`` holds each object's :class:`~perfcore.ports.StreamHead`
+  (version, chain hash, state, one column per name in :data:`~perfcore.ports.INDEX_COLUMNS`, each
+  with its own partial index); ``events`` holds every :class:`~perfcore.ports.RecordedEvent`
+  once, naming its stream by a small integer key. :meth:`~perfcore.ports.EventStore.append` is
+  one write: the head moves ``WHERE version = expected_version`` (or is inserted, for a new
+  stream, where the UNIQUE ``(kind, id)`` refuses a second creator), then the events are
+  inserted; a stream found at another version raises
+  :class:`~perfcore.errors.ConcurrencyError` and nothing of the append is kept. SQL triggers keep
+  it honest even for code that is not perfcore's: an event follows the last of its stream, is
+  never deleted, and only its body may change, to its erased form
+  (:func:`~perfcore.ports.erased_body`), once. Ids compare exactly: ``'ANA'`` is not ``'ana'``.
+- **Positions.** An event's ``position`` is its rowid, handed out in commit order by SQLite's one
+  writer (``AUTOINCREMENT``: never handed out twice, even after the newest row was removed by
+  hand). As only one unit of work writes at a time, every position up to the highest committed
+  one is final: that is :meth:`~perfcore.ports.EventStore.stable_position`.
+- **Snapshots** are a cache: :meth:`~perfcore.ports.SnapshotStore.put` keeps the newer one.
+  **Seals** are append-only (triggers): each must take the number after the last.
 - **Concurrency.** Every unit of work takes a connection from a small pool (one connection is
   never used by two units of work at once), so any number of threads, and of processes on one
   file, may work together. The database is in WAL mode: readers never wait for the writer.
-- **Transactions.** Reads run as they come, each seeing the latest committed data. The first
-  write of a unit of work (or :meth:`AuditLog.last`, which a writer reads before it appends) opens
-  a ``BEGIN IMMEDIATE`` transaction, which holds the file's one write lock until ``commit`` or
+- **Locking.** Reads run as they come, outside any transaction, each seeing the latest
+  committed data, and a query reads its results at once or page by page, with no statement
+  left open between pages; a unit of work that only reads takes no lock. The first write (an
+  append, an erasure, a snapshot, a seal, the outbox, an idempotency key) opens a
+  ``BEGIN IMMEDIATE`` transaction, which holds the file's one write lock until ``commit`` or
   ``rollback``; a second writer waits for it up to ``busy_timeout_ms``. A write never relies on
-  what was read earlier: ``save`` updates only ``WHERE version = expected_version`` and the audit
-  log only takes the next sequence number, so a lost race raises
-  :class:`~perfcore.errors.ConcurrencyError` rather than overwriting anything.
+  what was read before it: each checks, under the lock, what it depends on. The versions asked
+  for with :meth:`~perfcore.ports.EventStore.expect` are checked again at ``commit``, under the
+  write lock, just before ``COMMIT`` (without a lock, for a unit of work that wrote nothing).
 - **Durability.** ``synchronous=FULL`` by default: a committed unit of work survives a power cut.
 - **Errors.** Every :mod:`sqlite3` error becomes a :class:`SQLiteStoreError` subclass whose
-  message says what to do; a row that cannot be read back raises :class:`UnreadableRecord`, or
-  :class:`~perfcore.serialization.UnsupportedSchema` when a newer perfcore wrote it.
+  message says what to do; a row that cannot be read back raises :class:`UnreadableRecord`, and a
+  database written by a newer perfcore :class:`~perfcore.serialization.UnsupportedSchema`.
+- **Upgrading.** A database of the first release (store schema 1: one JSON envelope per object
+  and one global audit log) is migrated on open, in one transaction: its audit log is verified
+  first (:class:`LegacyLogTampered` if it does not hold), each object's history becomes a stream,
+  and the old log's head is anchored in a ``LegacyAuditLog`` stream; see
+  :mod:`perfcore.adapters._sqlite_legacy`.
 
 ``":memory:"`` gives a private database that lives as long as the store. SQLite's own in-memory
 databases cannot let one unit of work read while another holds an open write transaction (the
@@ -36,6 +70,7 @@ such a database in a temporary file in WAL mode with ``synchronous=OFF``, remove
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -47,49 +82,34 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
 
-from perfcore._aggregate import Aggregate
 from perfcore._codec import canonical_json, from_json_data, to_json_data
 from perfcore._validate import check_aware
+from perfcore.adapters import _sqlite_legacy as legacy
 from perfcore.adapters import _sqlite_schema as schema
-from perfcore.errors import (
-    ConcurrencyError,
-    LineageConflict,
-    NotFound,
-    StorageError,
-    ValidationError,
-)
+from perfcore.adapters._sqlite_legacy import LegacyLogTampered
+from perfcore.errors import ConcurrencyError, NotFound, StorageError, ValidationError
 from perfcore.ports import (
-    AUDIT_LOG,
     IDEMPOTENCY_KEY,
-    AuditEntry,
-    AuditLog,
-    EvaluationRepository,
-    GoalRepository,
+    SEALS,
+    EventStore,
     IdempotencyRecord,
     IdempotencyStore,
-    JobDescriptionRepository,
+    IndexValue,
     Notification,
     Outbox,
-    PlanRepository,
-    ReviewCycleRepository,
+    RecordedEvent,
+    Seal,
+    SealLog,
+    Snapshot,
+    SnapshotStore,
     Store,
+    StreamHead,
     UnitOfWork,
+    erased_body,
 )
-from perfcore.serialization import (
-    UnsupportedSchema,
-    dumps,
-    event_from_json_data,
-    event_to_json_data,
-    loads,
-)
-
-if TYPE_CHECKING:
-    from perfcore.evaluation import Evaluation
-    from perfcore.goal import Goal
-    from perfcore.job_description import JobDescription
-    from perfcore.plan import Plan
+from perfcore.serialization import UnsupportedSchema
 
 __all__ = [
     "DatabaseBusy",
@@ -97,12 +117,11 @@ __all__ = [
     "DatabaseFull",
     "DatabaseReadOnly",
     "DatabaseUnavailable",
+    "LegacyLogTampered",
     "SQLiteStore",
     "SQLiteStoreError",
     "UnreadableRecord",
 ]
-
-A = TypeVar("A", bound=Aggregate)
 
 _MEMORY: Final = ":memory:"
 #: ``ConcurrencyError.aggregate_type`` and ``NotFound.aggregate_type`` for outbox entries.
@@ -110,8 +129,16 @@ NOTIFICATION: Final = "Notification"
 _SYNCHRONOUS: Final = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
 #: Idle connections kept for reuse (each keeps its prepared statements).
 _POOL_SIZE: Final = 8
-#: Audit entries read per query by AuditLog.read, so no statement stays open between reads.
-_AUDIT_PAGE: Final = 500
+#: Rows read per query by the readers that yield (events, seals), so that no statement stays
+#: open between yields.
+_PAGE: Final = 500
+#: What a BLOB may be given as (SQLite copies it when the statement runs).
+_BLOB: Final = (bytes, bytearray, memoryview)
+#: The highest position SQLite can give.
+_NO_LIMIT: Final = 2**63 - 1
+#: What :meth:`EventStore.find` may be asked for: the state and the query columns (the tests
+#: check that the schema's are :data:`~perfcore.ports.INDEX_COLUMNS`).
+_FIND_COLUMNS: Final = frozenset(("state", *schema.STREAM_COLUMNS))
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -152,19 +179,21 @@ class DatabaseUnavailable(SQLiteStoreError):
 
 
 class UnreadableRecord(StorageError):
-    """A stored row cannot be turned back into an object; nothing was changed.
+    """A stored row cannot be turned back into what it holds; nothing was changed.
 
     Attributes:
-        record: what the row holds, such as ``"Goal 'g-1'"`` or ``"audit entry 7"``.
+        record: what the row holds, such as ``"Goal 'g-1' event 3"`` or ``"seal 7"``.
         why: what is wrong with it.
     """
+
+    _init_attrs: ClassVar[tuple[str, ...]] = ("record", "why")
 
     def __init__(self, record: str, why: str) -> None:
         self.record = record
         self.why = why
         super().__init__(
             f"the stored {record} cannot be read: {why}. Nothing was changed; restore the row"
-            " from a backup (every change is also in the audit log)"
+            " from a backup"
         )
 
 
@@ -201,8 +230,8 @@ _ADVICE: Final[Mapping[str, tuple[type[SQLiteStoreError], str]]] = {
     ),
     "SQLITE_FULL": (
         DatabaseFull,
-        "the disk holding the database (or its -wal file) is full; free some space and retry:"
-        " nothing of the unfinished transaction was written",
+        "the disk holding the database (or its -wal file) is full; roll the unit of work back"
+        " (leaving its block does), free some space and retry: nothing of it is kept",
     ),
     "SQLITE_CANTOPEN": (
         DatabaseUnavailable,
@@ -216,6 +245,12 @@ _ADVICE: Final[Mapping[str, tuple[type[SQLiteStoreError], str]]] = {
     "SQLITE_PERM": (
         DatabaseUnavailable,
         "the operating system refused access to the database file; check its permissions",
+    ),
+    "SQLITE_CONSTRAINT": (
+        SQLiteStoreError,
+        "the database refused a change that would break its rules (events are append-only and"
+        " follow their stream, seals follow the last one); perfcore's own writes keep them, so"
+        " the rows were changed outside perfcore, or this is a bug: report it with this message",
     ),
 }
 
@@ -246,224 +281,365 @@ def translate(error: sqlite3.Error, path: str) -> SQLiteStoreError:
     return kind(f"{path}: {error}: {what_to_do}", code=code, path=path)
 
 
-# -- rows -----------------------------------------------------------------------------------------
-
-#: For each type, the attribute each of its query columns is read from.
-_QUERY_ATTRIBUTES: Final[Mapping[str, Mapping[str, str]]] = {
-    "JobDescription": {"lineage": "lineage_id", "number": "number", "employee": "employee_id"},
-    "Goal": {"owner": "owner_id", "manager": "manager_id"},
-    "Plan": {"subject": "subject_id", "cycle": "cycle_id"},
-    "Evaluation": {"subject": "subject_id", "cycle": "cycle_id"},
-    "ReviewCycle": {},
-}
+# -- checking what comes in, reading what comes out -----------------------------------------------
 
 
-def _type_name(obj: object) -> str:
-    return type(obj).__name__
+def _whole(name: str, value: object, *, least: int = 0) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise ValidationError(name, f"must be a whole number from {least}, not {value!r}")
+    return value
 
 
-def _row(obj: Aggregate) -> tuple[Any, ...]:
-    """``obj``'s version, state, query columns and envelope, in schema.UPDATE_AGGREGATE's order."""
-    attributes = _QUERY_ATTRIBUTES[_type_name(obj)]
+def _limit(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError("limit", f"must be a whole number, not {value!r}")
+    # max: SQLite reads a negative LIMIT as no limit at all.
+    return max(value, 0)
+
+
+def _name(field: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValidationError(field, f"must be a non-empty string, not {value!r}")
+    return value
+
+
+def _index_value(field: str, value: object) -> IndexValue:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValidationError(field, f"must be a string, a whole number or None, not {value!r}")
+
+
+def _head_values(head: StreamHead) -> tuple[Any, ...]:
+    """``head``'s version, hash, state and columns, in ``schema.HEAD_COLUMNS[2:]``'s order."""
+    unknown = sorted(set(head.columns) - set(schema.STREAM_COLUMNS))
+    if unknown:
+        known = ", ".join(schema.STREAM_COLUMNS)
+        raise ValidationError("head.columns", f"has {unknown}; the query columns are {known}")
     columns = tuple(
-        getattr(obj, attributes[column]) if column in attributes else None
-        for column in schema.NULLABLE_COLUMNS
+        _index_value(f"head.columns[{column!r}]", head.columns.get(column))
+        for column in schema.STREAM_COLUMNS
     )
-    return (obj.version, str(obj.state), *columns, dumps(obj))
+    if not isinstance(head.state, str):
+        raise ValidationError("head.state", f"must be text, not {head.state!r}")
+    return (head.version, head.hash, head.state, *columns)
 
 
-def _decode(type_name: str, id: str, version: int, text: str) -> Aggregate:
-    """The object a row of ``aggregates`` holds, checked against the row's key and version."""
-    record = f"{type_name} {id!r}"
-    try:
-        obj = loads(text)
-    except UnsupportedSchema as error:
-        raise UnsupportedSchema(f"the stored {record} cannot be read: {error}") from error
-    except Exception as error:
-        # Whatever a damaged row makes the decoder raise, the caller learns which row it is.
-        raise UnreadableRecord(record, str(error)) from error
-    found = (_type_name(obj), obj.id, obj.version)
-    if found != (type_name, id, version):
-        why = f"its JSON holds {found[0]} {found[1]!r} version {found[2]}, not version {version}"
-        raise UnreadableRecord(record, why)
-    return obj
+def _check_append(head: StreamHead, events: Sequence[RecordedEvent], expected_version: int) -> None:
+    """Refuse an append that could not be right whatever is stored (a malformed call)."""
+    if not isinstance(head, StreamHead):
+        raise ValidationError("head", f"must be a StreamHead, not {type(head).__name__}")
+    _name("head.kind", head.kind)
+    _name("head.id", head.id)
+    _whole("expected_version", expected_version)
+    if not events:
+        raise ValidationError("events", "an append needs at least one event")
+    for offset, event in enumerate(events, start=expected_version + 1):
+        if not isinstance(event, RecordedEvent):
+            raise ValidationError("events", f"holds a {type(event).__name__}, not RecordedEvent")
+        if (event.kind, event.id) != (head.kind, head.id):
+            why = f"holds an event of {event.kind} {event.id!r}, not of {head.kind} {head.id!r}"
+            raise ValidationError("events", why)
+        if event.version != offset:
+            why = f"must have versions {expected_version + 1} on, in order; found {event.version}"
+            raise ValidationError("events", f"{why} where {offset} belongs")
+        _whole("event.schema", event.schema, least=1)
+        for part in (event.header, event.body, event.hash):
+            if not isinstance(part, _BLOB):
+                raise ValidationError("events", "an event's header, body and hash must be bytes")
+    last = events[-1]
+    if head.version != last.version or head.hash != last.hash:
+        raise ValidationError("head", "must carry the version and hash of the last event appended")
 
 
-# -- repositories ---------------------------------------------------------------------------------
+def _head(row: Sequence[Any]) -> StreamHead:
+    kind, id, version, hash_, state, *values, erased = row
+    if not isinstance(hash_, bytes) or not isinstance(version, int):
+        raise UnreadableRecord(f"{kind} {id!r} stream head", "its version or hash is damaged")
+    columns = {
+        column: value
+        for column, value in zip(schema.STREAM_COLUMNS, values, strict=True)
+        if value is not None
+    }
+    return StreamHead(
+        kind=kind, id=id, version=version, hash=hash_, state=state, columns=columns,
+        erased=bool(erased),
+    )  # fmt: skip
 
 
-class _Repository(Generic[A]):
-    """One aggregate type's rows in ``aggregates``."""
-
-    def __init__(self, uow: _UnitOfWork, type_name: str) -> None:
-        self._uow = uow
-        self._type = type_name
-
-    def get(self, id: str) -> A:
-        """The stored object. Raises NotFound if there is none."""
-        found = self.find(id)
-        if found is None:
-            raise NotFound(self._type, id)
-        return found
-
-    def find(self, id: str) -> A | None:
-        """The stored object, or ``None``."""
-        rows = self._uow.read(schema.SELECT_AGGREGATE, (self._type, id))
-        return self._decode_all(rows)[0] if rows else None
-
-    def add(self, obj: A) -> None:
-        """Store a new object. Raises ConcurrencyError if the id is stored already."""
-        self._check_type(obj)
-        row = _row(obj)
-        try:
-            self._uow.write(schema.INSERT_AGGREGATE, (self._type, obj.id, *row))
-        except _Constraint:
-            stored = self._stored_version(obj.id)
-            if stored is None and self._type == "JobDescription":
-                taken = cast("JobDescription", obj)
-                raise LineageConflict(taken.id, taken.lineage_id, taken.number) from None
-            raise ConcurrencyError(self._type, obj.id, 0, stored) from None
-
-    def save(self, obj: A, *, expected_version: int) -> None:
-        """Replace the stored object with ``obj`` if the stored version is ``expected_version``.
-
-        Raises:
-            ConcurrencyError: another version is stored, or ``obj`` is not later than it.
-            NotFound: nothing with ``obj.id`` is stored.
-        """
-        self._check_type(obj)
-        if obj.version > expected_version:
-            params = (*_row(obj), self._type, obj.id, expected_version)
-            if self._uow.write(schema.UPDATE_AGGREGATE, params) == 1:
-                return
-        stored = self._stored_version(obj.id)
-        if stored is None:
-            raise NotFound(self._type, obj.id)
-        raise ConcurrencyError(self._type, obj.id, expected_version, stored)
-
-    def by_state(self, state: str) -> Sequence[A]:
-        """Every stored object in ``state``, ordered by id."""
-        return self._by("state", str(state))
-
-    def _by(self, column: str, value: object) -> list[A]:
-        return self._decode_all(
-            self._uow.read(schema.SELECT_AGGREGATES_BY[column], (self._type, value))
-        )
-
-    def _decode_all(self, rows: Sequence[tuple[Any, ...]]) -> list[A]:
-        return [cast(A, _decode(self._type, id, version, text)) for id, version, text in rows]
-
-    def _stored_version(self, id: str) -> int | None:
-        rows = self._uow.read(schema.SELECT_VERSION, (self._type, id))
-        return int(rows[0][0]) if rows else None
-
-    def _check_type(self, obj: object) -> None:
-        if _type_name(obj) != self._type:
-            raise ValidationError(
-                "obj", f"this repository stores {self._type} objects, not {_type_name(obj)}"
-            )
-
-
-class _JobDescriptions(_Repository["JobDescription"]):
-    def by_lineage(self, lineage_id: str) -> Sequence[JobDescription]:
-        """Every version in a lineage, ordered by number."""
-        return self._by("lineage", lineage_id)
-
-    def by_employee(self, employee_id: str) -> Sequence[JobDescription]:
-        """Every job description written for one employee, ordered by lineage, then number."""
-        return self._by("employee", employee_id)
-
-
-class _Goals(_Repository["Goal"]):
-    def by_owner(self, owner_id: str) -> Sequence[Goal]:
-        """Every goal of one person, ordered by id."""
-        return self._by("owner", owner_id)
-
-    def by_manager(self, manager_id: str) -> Sequence[Goal]:
-        """Every goal one manager oversees, ordered by id."""
-        return self._by("manager", manager_id)
-
-
-class _Plans(_Repository["Plan"]):
-    def by_subject(self, subject_id: str) -> Sequence[Plan]:
-        """Every plan for one employee or team, ordered by id."""
-        return self._by("subject", subject_id)
-
-    def by_cycle(self, cycle_id: str) -> Sequence[Plan]:
-        """Every plan of one review cycle, ordered by id."""
-        return self._by("cycle", cycle_id)
-
-
-class _Evaluations(_Repository["Evaluation"]):
-    def by_subject(self, subject_id: str) -> Sequence[Evaluation]:
-        """Every evaluation of one person, ordered by id."""
-        return self._by("subject", subject_id)
-
-    def by_cycle(self, cycle_id: str) -> Sequence[Evaluation]:
-        """Every evaluation of one review cycle, ordered by id."""
-        return self._by("cycle", cycle_id)
-
-
-# -- the audit log, the outbox, idempotency keys --------------------------------------------------
-
-
-def _audit_entry(row: tuple[Any, ...]) -> AuditEntry:
-    sequence, event, previous_hash, hash_, scheme = row
-    try:
-        decoded = event_from_json_data(json.loads(event))
-    except Exception as error:
-        raise UnreadableRecord(f"audit entry {sequence}", str(error)) from error
-    return AuditEntry(
-        sequence=sequence, event=decoded, previous_hash=previous_hash, hash=hash_, scheme=scheme
+def _event(kind: str, id: str, row: Sequence[Any]) -> RecordedEvent:
+    version, schema_number, header, body, hash_, position = row
+    parts = (header, body, hash_)
+    if not all(isinstance(part, bytes) for part in parts) or not isinstance(schema_number, int):
+        why = "its header, body or hash is not bytes, or its schema not a number"
+        raise UnreadableRecord(f"{kind} {id!r} event {version}", why)
+    return RecordedEvent(
+        kind=kind,
+        id=id,
+        version=version,
+        schema=schema_number,
+        header=header,
+        body=body,
+        hash=hash_,
+        position=position,
     )
 
 
-class _AuditLog:
-    """The ``audit_log`` table, stored exactly as given (perfcore.audit computes the chain)."""
+def _seal(row: Sequence[Any]) -> Seal:
+    number, upto, count, streams, previous_hash, hash_, at = row
+    try:
+        moment = dt.datetime.fromisoformat(at)
+        if not all(isinstance(part, bytes) for part in (streams, previous_hash, hash_)):
+            raise TypeError("its streams or hashes are not bytes")
+    except (TypeError, ValueError) as error:
+        raise UnreadableRecord(f"seal {number}", str(error)) from error
+    return Seal(
+        number=number,
+        upto=upto,
+        count=count,
+        streams=streams,
+        previous_hash=previous_hash,
+        hash=hash_,
+        at=moment,
+    )
+
+
+# -- events, snapshots, seals ---------------------------------------------------------------------
+
+
+class _Events:
+    """The ``streams`` and ``events`` tables."""
 
     def __init__(self, uow: _UnitOfWork) -> None:
         self._uow = uow
 
-    def last(self) -> AuditEntry | None:
-        """The entry with the highest sequence, or ``None``.
+    def head(self, kind: str, id: str) -> StreamHead | None:
+        """The stream's head, or ``None`` when the stream does not exist."""
+        rows = self._uow.read(schema.SELECT_HEAD, (kind, id))
+        return _head(rows[0]) if rows else None
 
-        In a writable store this opens the write transaction first: the caller is about to
-        chain new entries to this one, and no other writer may append in between.
-        """
-        self._uow.begin_write(if_writable=True)
-        rows = self._uow.read(schema.AUDIT_LAST)
-        return _audit_entry(rows[0]) if rows else None
-
-    def append(self, entries: Sequence[AuditEntry]) -> None:
-        """Add entries whose sequences follow the last one's, in this unit of work.
+    def append(
+        self, head: StreamHead, events: Sequence[RecordedEvent], *, expected_version: int
+    ) -> None:
+        """Append ``events`` and make ``head`` the stream's head, if the stream is still at
+        ``expected_version`` (0: it must not exist yet).
 
         Raises:
-            ConcurrencyError: the sequences do not follow the last stored one (another unit of
-                work appended since the caller read :meth:`last`).
+            ConcurrencyError: the stream is at another version, or was not at the version this
+                unit of work :meth:`expect`-ed it at; nothing of the append is written.
+            ValidationError: the call is malformed (versions that do not follow
+                ``expected_version``, events of another stream, a head that is not the last
+                event's).
         """
-        if not entries:
-            return
-        self._uow.begin_write()
-        last = int(self._uow.read(schema.AUDIT_MAX)[0][0])
-        expected = range(last + 1, last + 1 + len(entries))
-        if [entry.sequence for entry in entries] != list(expected):
-            raise ConcurrencyError(AUDIT_LOG, "audit", entries[0].sequence - 1, last)
-        self._uow.write_many(schema.AUDIT_INSERT, [_audit_row(entry) for entry in entries])
+        events = tuple(events)
+        _check_append(head, events, expected_version)
+        values = _head_values(head)
+        uow = self._uow
+        uow.begin_write()
+        with uow.savepoint():
+            stream = self._move_head(head, values, expected_version)
+            promised = uow.expected.get((head.kind, head.id))
+            if promised is not None and promised != expected_version:
+                # The stream was at expected_version, not where this unit of work expected it.
+                raise ConcurrencyError(head.kind, head.id, promised, expected_version)
+            rows = [(stream, e.version, e.schema, e.header, e.body, e.hash) for e in events]
+            uow.write_many(schema.INSERT_EVENT, rows)
+        # The append checked, under the write lock, what the expectation asked for.
+        uow.expected.pop((head.kind, head.id), None)
+        uow.appended += len(events)
 
-    def read(self, after: int = 0) -> Iterator[AuditEntry]:
-        """The entries with sequence greater than ``after``, in sequence order, page by page."""
+    def _move_head(self, head: StreamHead, values: tuple[Any, ...], expected_version: int) -> int:
+        """Write the new head if the stream is at ``expected_version``; its key."""
+        uow = self._uow
+        if expected_version == 0:
+            try:
+                cursor = uow.write(schema.INSERT_STREAM, (head.kind, head.id, *values))
+            except _Constraint:
+                stored = self._stored(head.kind, head.id)
+                raise ConcurrencyError(head.kind, head.id, 0, stored) from None
+            if cursor.lastrowid is None:  # pragma: no cover - an INSERT always sets it
+                raise StorageError("SQLite gave the new stream no key")
+            return cursor.lastrowid
+        params = (*values, head.kind, head.id, expected_version)
+        if uow.write(schema.UPDATE_STREAM, params).rowcount == 1:
+            rows = uow.read(schema.STREAM_KEY, (head.kind, head.id))
+            return int(rows[0][0])
+        stored = self._stored(head.kind, head.id)
+        raise ConcurrencyError(head.kind, head.id, expected_version, stored)
+
+    def _stored(self, kind: str, id: str) -> int | None:
+        rows = self._uow.read(schema.STREAM_KEY, (kind, id))
+        return int(rows[0][1]) if rows else None
+
+    def expect(self, kind: str, id: str, version: int) -> None:
+        """Make this unit of work's commit depend on the stream still being at ``version``
+        (0: still absent); checked now, and again at ``commit``.
+
+        Raises:
+            ConcurrencyError: the stream is at another version.
+        """
+        _whole("version", version)
+        stored = self._stored(kind, id)
+        if (stored or 0) != version:
+            raise ConcurrencyError(kind, id, version, stored)
+        self._uow.expected[(kind, id)] = version
+
+    def read(self, kind: str, id: str, *, after: int = 0) -> Iterator[RecordedEvent]:
+        """The stream's events with versions greater than ``after``, in version order, read
+        page by page."""
+        return self._read(kind, id, _whole("after", after))
+
+    def _read(self, kind: str, id: str, after: int) -> Iterator[RecordedEvent]:
+        rows = self._uow.read(schema.STREAM_KEY, (kind, id))
+        if not rows:
+            return
+        stream = rows[0][0]
         while True:
-            rows = self._uow.read(schema.AUDIT_READ, (after, _AUDIT_PAGE))
+            page = self._uow.read(schema.READ_EVENTS, (stream, after, _PAGE))
+            for row in page:
+                yield _event(kind, id, row)
+            if len(page) < _PAGE:
+                return
+            after = page[-1][0]
+
+    def find(self, kind: str, column: str, value: IndexValue) -> Sequence[StreamHead]:
+        """The heads of ``kind`` whose ``column`` equals ``value`` exactly, ordered by id
+        (``None``: the heads that do not set the column)."""
+        if column not in _FIND_COLUMNS:
+            known = ", ".join(sorted(_FIND_COLUMNS))
+            raise ValidationError("column", f"must be one of {known}, not {column!r}")
+        value = _index_value("value", value)
+        params: tuple[Any, ...] = (kind,) if value is None else (kind, value)
+        if value is None:
+            if column == "state":
+                return []
+            sql = schema.SELECT_HEADS_WITHOUT[column]
+        else:
+            sql = schema.SELECT_HEADS_BY[column]
+        # One statement, read whole: a consistent answer, and nothing left open.
+        return [_head(row) for row in self._uow.read(sql, params)]
+
+    def streams(
+        self, *, after: tuple[str, str] | None = None, limit: int = 1000
+    ) -> Sequence[StreamHead]:
+        """Up to ``limit`` heads of every kind, ordered by ``(kind, id)``, after ``after``."""
+        count = _limit(limit)
+        if after is None:
+            rows = self._uow.read(schema.SELECT_STREAMS, (count,))
+        else:
+            kind, id = after
+            rows = self._uow.read(schema.SELECT_STREAMS_AFTER, (kind, id, count))
+        return [_head(row) for row in rows]
+
+    def scan(self, *, after: int = 0, limit: int = 1000) -> Sequence[RecordedEvent]:
+        """Up to ``limit`` committed events with positions greater than ``after``, in position
+        order."""
+        params = (_whole("after", after), self._uow.committed_limit(), _limit(limit))
+        rows = self._uow.read(schema.SCAN_EVENTS, params)
+        return [_event(row[0], row[1], row[2:]) for row in rows]
+
+    def stable_position(self) -> int:
+        """The highest committed position: SQLite has one writer, so no event can still take
+        a position at or below it."""
+        return self._uow.committed_position()
+
+    def erase(self, kind: str, id: str) -> int:
+        """Replace the body of each of the stream's events with its erased form; how many
+        changed (an erased body is left as it is)."""
+        uow = self._uow
+        uow.begin_write()
+        rows = uow.read(schema.STREAM_KEY, (kind, id))
+        if not rows:
+            return 0
+        live = uow.read(schema.LIVE_BODIES, (rows[0][0],))
+        uow.write_many(schema.ERASE_BODY, [(erased_body(body), pos) for pos, body in live])
+        uow.write(schema.MARK_ERASED, (rows[0][0],))
+        return len(live)
+
+
+class _Snapshots:
+    """The ``snapshots`` table: a cache of the newest snapshot of each stream."""
+
+    def __init__(self, uow: _UnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, kind: str, id: str) -> Snapshot | None:
+        """The newest snapshot of the stream, or ``None``."""
+        rows = self._uow.read(schema.SNAPSHOT_GET, (kind, id))
+        if not rows:
+            return None
+        version, schema_number, data = rows[0]
+        if not isinstance(data, bytes):
+            raise UnreadableRecord(f"{kind} {id!r} snapshot", "its data is not bytes")
+        return Snapshot(kind=kind, id=id, version=version, schema=schema_number, data=data)
+
+    def put(self, snapshot: Snapshot) -> None:
+        """Keep ``snapshot`` unless a snapshot of a later version is kept already."""
+        if not isinstance(snapshot, Snapshot) or not isinstance(snapshot.data, _BLOB):
+            raise ValidationError("snapshot", "must be a Snapshot whose data is bytes")
+        version = _whole("snapshot.version", snapshot.version, least=1)
+        values = (version, _whole("snapshot.schema", snapshot.schema, least=1), snapshot.data)
+        keys = (snapshot.kind, snapshot.id)
+        if self._uow.write(schema.SNAPSHOT_REPLACE, (*values, *keys, version)).rowcount == 0:
+            self._uow.write(schema.SNAPSHOT_ADD, (*values, *keys))
+
+    def delete(self, kind: str, id: str) -> None:
+        """Forget the stream's snapshot."""
+        self._uow.write(schema.SNAPSHOT_DELETE, (kind, id))
+
+
+class _Seals:
+    """The ``seals`` table, stored exactly as given (perfcore.audit makes the seals)."""
+
+    def __init__(self, uow: _UnitOfWork) -> None:
+        self._uow = uow
+
+    def last(self) -> Seal | None:
+        """The seal with the highest number, or ``None`` (no lock is taken: :meth:`add` checks
+        that the next seal still follows it)."""
+        rows = self._uow.read(schema.SEAL_LAST)
+        return _seal(rows[0]) if rows else None
+
+    def add(self, seal: Seal) -> None:
+        """Add the next seal.
+
+        Raises:
+            ConcurrencyError: (``SEALS``) its number does not follow the last one's.
+        """
+        if not isinstance(seal, Seal):
+            raise ValidationError("seal", f"must be a Seal, not {type(seal).__name__}")
+        parts = (seal.streams, seal.previous_hash, seal.hash)
+        if not all(isinstance(part, _BLOB) for part in parts):
+            raise ValidationError("seal", "its streams and hashes must be bytes")
+        row = (
+            _whole("seal.number", seal.number),  # 0 does not follow any seal: see below
+            _whole("seal.upto", seal.upto),
+            _whole("seal.count", seal.count),
+            *parts,
+            check_aware("seal.at", seal.at).isoformat(),
+        )
+        self._uow.begin_write()
+        last = int(self._uow.read(schema.SEAL_MAX)[0][0])
+        if seal.number != last + 1:
+            raise ConcurrencyError(SEALS, "seals", seal.number - 1, last or None)
+        self._uow.write(schema.SEAL_INSERT, row)
+
+    def read(self, *, after: int = 0) -> Iterator[Seal]:
+        """The seals with numbers greater than ``after``, in order, page by page."""
+        return self._read(_whole("after", after))
+
+    def _read(self, after: int) -> Iterator[Seal]:
+        while True:
+            rows = self._uow.read(schema.SEAL_READ, (after, _PAGE))
             for row in rows:
-                yield _audit_entry(row)
-            if len(rows) < _AUDIT_PAGE:
+                yield _seal(row)
+            if len(rows) < _PAGE:
                 return
             after = int(rows[-1][0])
 
 
-def _audit_row(entry: AuditEntry) -> tuple[Any, ...]:
-    event = canonical_json(event_to_json_data(entry.event))
-    return (entry.sequence, event, entry.previous_hash, entry.hash, entry.scheme)
+# -- the outbox, idempotency keys -----------------------------------------------------------------
 
 
 class _Outbox:
@@ -486,10 +662,7 @@ class _Outbox:
 
     def pending(self, limit: int = 100) -> Sequence[Notification]:
         """Up to ``limit`` undelivered notifications, oldest first."""
-        if not isinstance(limit, int) or isinstance(limit, bool):
-            raise ValidationError("limit", f"must be a whole number, not {limit!r}")
-        # max: SQLite reads a negative LIMIT as no limit at all.
-        rows = self._uow.read(schema.OUTBOX_PENDING, (max(limit, 0),))
+        rows = self._uow.read(schema.OUTBOX_PENDING, (_limit(limit),))
         return [_notification(id, text) for id, text in rows]
 
     def mark_delivered(self, notification_id: str, at: dt.datetime) -> None:
@@ -499,7 +672,7 @@ class _Outbox:
             NotFound: no notification with this id is in the outbox.
         """
         moment = check_aware("at", at).isoformat()
-        changed = self._uow.write(schema.OUTBOX_DELIVERED, (moment, notification_id))
+        changed = self._uow.write(schema.OUTBOX_DELIVERED, (moment, notification_id)).rowcount
         if changed == 0 and not self._uow.read(schema.OUTBOX_HAS, (notification_id,)):
             raise NotFound(NOTIFICATION, notification_id)
 
@@ -563,6 +736,7 @@ class _Constraint(Exception):
 
 
 _UNIQUE: Final = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"})
+_SAVEPOINT: Final = "perfcore_append"
 
 
 class _UnitOfWork:
@@ -576,13 +750,14 @@ class _UnitOfWork:
         self._healthy = True
         #: The error after which SQLite rolled the whole transaction back by itself.
         self._lost: SQLiteStoreError | None = None
-        # Typed as the ports' protocols: a protocol's attributes must match exactly.
-        self.job_descriptions: JobDescriptionRepository = _JobDescriptions(self, "JobDescription")
-        self.goals: GoalRepository = _Goals(self, "Goal")
-        self.plans: PlanRepository = _Plans(self, "Plan")
-        self.evaluations: EvaluationRepository = _Evaluations(self, "Evaluation")
-        self.cycles: ReviewCycleRepository = _Repository(self, "ReviewCycle")
-        self.audit: AuditLog = _AuditLog(self)
+        #: ``{(kind, id): version}`` from :meth:`_Events.expect`, checked again at commit.
+        self.expected: dict[tuple[str, str], int] = {}
+        #: How many events this transaction appended: they hold the highest positions.
+        self.appended = 0
+        # Typed as the ports' protocols, which mypy checks each class against here.
+        self.events: EventStore = _Events(self)
+        self.snapshots: SnapshotStore = _Snapshots(self)
+        self.seals: SealLog = _Seals(self)
         self.outbox: Outbox = _Outbox(self)
         self.idempotency: IdempotencyStore = _Idempotency(self)
 
@@ -606,17 +781,25 @@ class _UnitOfWork:
             self._ended = True
 
     def commit(self) -> None:
-        """Make everything written in this unit of work visible, at once.
+        """Make everything written in this unit of work visible, at once, if every version
+        :meth:`_Events.expect`-ed still holds.
 
         Raises:
+            ConcurrencyError: an expected stream is at another version now; nothing is kept.
             StorageError: SQLite had rolled the transaction back after an earlier error, so
                 that nothing of it is kept; roll back and start again.
         """
         self._check_not_lost()
         try:
+            self._check_expected()
+        except BaseException:
+            self.rollback()
+            raise
+        try:
             if self._writing:
                 self._end("COMMIT")
         finally:
+            self._forget()
             self._release()
 
     def rollback(self) -> None:
@@ -626,9 +809,23 @@ class _UnitOfWork:
             if self._writing:
                 self._end("ROLLBACK")
         finally:
+            self._forget()
             self._release()
 
-    # -- what the repositories use ---------------------------------------------------------------
+    def _check_expected(self) -> None:
+        """Check each expected version: under the write lock when this unit of work wrote
+        (nobody can change a stream between the check and the ``COMMIT``), else as it stands."""
+        for (kind, id), version in self.expected.items():
+            rows = self.read(schema.STREAM_KEY, (kind, id))
+            stored = int(rows[0][1]) if rows else None
+            if (stored or 0) != version:
+                raise ConcurrencyError(kind, id, version, stored)
+
+    def _forget(self) -> None:
+        self.expected.clear()
+        self.appended = 0
+
+    # -- what the tables use ---------------------------------------------------------------------
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows of one query (inside the write transaction once one is open)."""
@@ -638,14 +835,21 @@ class _UnitOfWork:
         except sqlite3.Error as error:
             raise self._failed(error) from error
 
-    def begin_write(self, *, if_writable: bool = False) -> None:
-        """Open the write transaction unless it is open (``if_writable``: only if one can)."""
+    def committed_position(self) -> int:
+        """The highest committed position (this transaction's own events left out)."""
+        return int(self.read(schema.MAX_POSITION)[0][0]) - self.appended
+
+    def committed_limit(self) -> int:
+        """The highest position a scan may return: every position when this unit of work
+        appended nothing, else the committed ones (its own are the highest)."""
+        return self.committed_position() if self.appended else _NO_LIMIT
+
+    def begin_write(self) -> None:
+        """Open the write transaction unless it is open."""
         if self._writing:
             return
         self._check_not_lost()
         if self._store.read_only:
-            if if_writable:
-                return
             raise DatabaseReadOnly(
                 f"{self._store.path}: the store was opened with read_only=True; open another"
                 " SQLiteStore without it to write",
@@ -659,15 +863,15 @@ class _UnitOfWork:
             raise self._failed(error) from error
         self._writing = True
 
-    def write(self, sql: str, params: Sequence[Any]) -> int:
-        """Run one write in the write transaction; the number of rows it changed.
+    def write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        """Run one write in the write transaction; its cursor (``rowcount``, ``lastrowid``).
 
         Raises:
             _Constraint: a UNIQUE or PRIMARY KEY constraint refused it.
         """
         self.begin_write()
         try:
-            return self._connection().execute(sql, params).rowcount
+            return self._connection().execute(sql, params)
         except sqlite3.IntegrityError as error:
             if getattr(error, "sqlite_errorname", "") in _UNIQUE:
                 raise _Constraint() from error
@@ -680,6 +884,31 @@ class _UnitOfWork:
         self.begin_write()
         try:
             self._connection().executemany(sql, rows)
+        except sqlite3.Error as error:
+            raise self._failed(error) from error
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Keep all of the block's writes, or (when it raises) none of them."""
+        self.begin_write()
+        conn = self._connection()
+        try:
+            conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+        except sqlite3.Error as error:
+            raise self._failed(error) from error
+        try:
+            yield
+        except BaseException:
+            # SQLite may have rolled the whole transaction back already (see _failed).
+            if conn.in_transaction:
+                try:
+                    conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
+                    conn.execute(f"RELEASE {_SAVEPOINT}")
+                except sqlite3.Error:
+                    self._healthy = False
+            raise
+        try:
+            conn.execute(f"RELEASE {_SAVEPOINT}")
         except sqlite3.Error as error:
             raise self._failed(error) from error
 
@@ -773,10 +1002,24 @@ class SQLiteStore:
             :class:`DatabaseBusy`.
         read_only: open the file for reading only; every write raises
             :class:`DatabaseReadOnly`.
+        audit_key: used only to migrate a database of the first release (store schema 1): the
+            key its objects' events are chained with in the new streams. It must be the
+            ``audit_key`` given to ``Perfcore`` with this store (``None`` for both: SHA-256), or
+            the migrated streams will not verify. The store never hashes anything else: events
+            come to it chained already.
+        legacy_audit_key: the ``audit_key`` the first release wrote a schema-1 database's audit
+            log with, to verify that log before migrating it (``None``: it was not keyed).
+        migrate_tampered: migrate a schema-1 database whose audit log does not verify, recording
+            what was wrong in its ``LegacyAuditLog`` stream, instead of refusing it with
+            :class:`LegacyLogTampered`.
 
     Raises:
         UnsupportedSchema: the database was written by a newer perfcore (nothing is changed).
         DatabaseReadOnly: a read-only database needs migrating to this perfcore's schema.
+        LegacyLogTampered: a schema-1 database's audit log does not verify (nothing is
+            changed).
+        UnreadableRecord: a schema-1 database holds an object that cannot be read (nothing is
+            changed).
         SQLiteStoreError: the file cannot be opened (see the subclasses).
     """
 
@@ -787,9 +1030,15 @@ class SQLiteStore:
         synchronous: str = "FULL",
         busy_timeout_ms: int = 5000,
         read_only: bool = False,
+        audit_key: bytes | None = None,
+        legacy_audit_key: bytes | None = None,
+        migrate_tampered: bool = False,
     ) -> None:
         self._synchronous = _check_synchronous(synchronous)
         self._timeout = _check_timeout(busy_timeout_ms) / 1000
+        self._audit_key = _check_key("audit_key", audit_key)
+        self._legacy_audit_key = _check_key("legacy_audit_key", legacy_audit_key)
+        self._migrate_tampered = bool(migrate_tampered)
         self.read_only = read_only
         temporary_dir = None
         if os.fspath(path) == _MEMORY:
@@ -886,12 +1135,26 @@ class SQLiteStore:
         try:
             # Another process may have migrated while this one waited for the lock.
             version = self._check_version(conn)
-            schema.run_migrations(conn, version)
+            schema.run_migrations(conn, version, {schema.LEGACY_V1: self._migrate_v1})
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def _migrate_v1(self, conn: sqlite3.Connection) -> None:
+        """Schema 1's objects into streams (see :mod:`perfcore.adapters._sqlite_legacy`)."""
+        try:
+            legacy.migrate_v1(
+                conn,
+                path=self.path,
+                audit_key=self._audit_key,
+                legacy_audit_key=self._legacy_audit_key,
+                migrate_tampered=self._migrate_tampered,
+                now=dt.datetime.now(dt.UTC),
+            )
+        except legacy.LegacyUnreadable as error:
+            raise UnreadableRecord(f"schema-1 {error.record}", error.why) from None
 
     def _needs_migrating(self, version: int) -> DatabaseReadOnly:
         return DatabaseReadOnly(
@@ -949,6 +1212,12 @@ def _check_timeout(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValidationError("busy_timeout_ms", f"must be a whole number from 0, not {value!r}")
     return value
+
+
+def _check_key(name: str, value: object) -> bytes | None:
+    if value is None or (isinstance(value, bytes) and value):
+        return value
+    raise ValidationError(name, "must be non-empty bytes or None")
 
 
 if TYPE_CHECKING:

@@ -24,32 +24,33 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
-from perfcore._aggregate import Aggregate
-from perfcore.audit import AuditAnchor, AuditReport, verify_audit_log
+from perfcore import audit, erasure
+from perfcore.actor import Actor
 from perfcore.errors import IdempotencyConflict, ValidationError
-from perfcore.lifecycle import lifecycle_of, registered_types
+from perfcore.events import Event
 from perfcore.policy import DEFAULT_POLICY, Policy
 from perfcore.ports import (
-    AuditEntry,
     Clock,
     IdFactory,
     Notifier,
     Store,
     SystemClock,
-    UnitOfWork,
     UuidIds,
 )
+from perfcore.repositories import Repositories
 from perfcore.services._notifications import NOTIFICATIONS, NotificationRule
-from perfcore.services._runner import REPOSITORIES, Runner, repository
+from perfcore.services._runner import REPOSITORIES, Runner
 from perfcore.services.cycles import CycleService
 from perfcore.services.evaluations import EvaluationService
 from perfcore.services.goals import GoalService
 from perfcore.services.job_descriptions import JobDescriptionService
 from perfcore.services.plans import PlanService
 from perfcore.services.queries import GoalStatus, PlanReview, Queries
+from perfcore.streams import ObjectCache, history_of
 
 __all__ = [
     "NOTIFICATIONS",
@@ -93,6 +94,9 @@ class Perfcore:
         notifier: hands notifications to people (:meth:`deliver_notifications`).
         audit_key: a secret for HMAC-SHA256 audit hashes, which someone who can rewrite the
             whole log but lacks the key cannot forge; ``None`` for plain SHA-256.
+        cache_size: how many objects this process keeps loaded between commands (each load
+            still checks the stored stream has not moved since); 0 keeps none.
+        seal_every: how many events this process commits between seals of the audit log.
     """
 
     def __init__(
@@ -104,6 +108,8 @@ class Perfcore:
         policy: Policy = DEFAULT_POLICY,
         notifier: Notifier | None = None,
         audit_key: bytes | None = None,
+        cache_size: int = 10_000,
+        seal_every: int = 1000,
     ) -> None:
         if audit_key is not None and (not isinstance(audit_key, bytes) or not audit_key):
             raise ValidationError("audit_key", "must be non-empty bytes or None")
@@ -115,6 +121,8 @@ class Perfcore:
             ids=ids if ids is not None else UuidIds(),
             policy=policy,
             audit_key=audit_key,
+            cache=ObjectCache(cache_size),
+            seal_every=seal_every,
         )
         self.goals = GoalService(self._runner)
         self.job_descriptions = JobDescriptionService(self._runner)
@@ -160,33 +168,71 @@ class Perfcore:
             uow.outbox.mark_delivered(notification_id, self._runner.clock.now())
             uow.commit()
 
-    def verify_audit_log(self, *, checkpoint: AuditEntry | None = None) -> AuditReport:
-        """Check the audit log against itself and against the stored objects.
+    def verify_audit_log(
+        self, *, checkpoint: audit.AuditCheckpoint | None = None, replay: bool = True
+    ) -> audit.AuditReport:
+        """Prove the stored state against the events: every stream's hash chain, every snapshot
+        and every object the store returns equal to the replay of its events (unless
+        ``replay=False``), and the seals over the global order. A ``checkpoint`` (the
+        :attr:`~perfcore.audit.AuditReport.checkpoint` of an earlier report, kept outside the
+        database) must still hold. See :func:`perfcore.audit.verify_store`."""
+        return audit.verify_store(
+            self.store, key=self._runner.audit_key, checkpoint=checkpoint, replay=replay
+        )
 
-        Every event of every stored object must be in the log, in order, as the object's own
-        history holds it: this is what shows a cut-off tail. A ``checkpoint`` (say, the
-        :attr:`~perfcore.audit.AuditReport.last` entry of an earlier report, kept outside the
-        database) must still be there, unchanged.
+    def seal_audit_log(self) -> int:
+        """Seal every committed event that no seal covers yet; return how many seals were
+        added. The services seal on their own every ``seal_every`` events; call this on a
+        schedule too (say, nightly), and keep the last report's checkpoint outside the
+        database."""
+        return self._runner.seal()
+
+    def history(self, kind: str, id: str) -> tuple[Event, ...]:
+        """Every event of one object, oldest first, read from the store.
+
+        Raises:
+            NotFound: nothing of type ``kind`` is stored under ``id``.
         """
+        if kind not in REPOSITORIES:
+            raise ValidationError("kind", f"must be one of {', '.join(REPOSITORIES)}")
 
-        def work(uow: UnitOfWork) -> AuditReport:
-            # The objects first: whatever is committed after this only lengthens the log.
-            anchor = AuditAnchor.of(_every_object(uow))
-            if checkpoint is not None:
-                anchor = anchor.with_checkpoint(checkpoint)
-            return verify_audit_log(uow.audit.read(), self._runner.audit_key, anchor)
+        def work(repositories: Repositories) -> tuple[Event, ...]:
+            repositories.of(kind).get(id)
+            return history_of(repositories.streams.uow, kind, id)
 
         return self._runner.read(work)
 
+    def erase_person(self, person_id: str, *, by: Actor, reason: str) -> erasure.ErasureReport:
+        """Erase a person's personal data on request: the content of every event of every
+        object about them (the why and what of each change) is replaced by its digest, and
+        their snapshots are dropped; who did what when stays, and the log still verifies. The
+        erasure itself is recorded. HR only (the policy's ``("Person", "erase")`` rule).
 
-def _every_object(uow: UnitOfWork) -> list[Aggregate]:
-    """Every stored object of every registered aggregate type."""
-    found: list[Aggregate] = []
-    for kind in registered_types():
-        lifecycle = lifecycle_of(kind)
-        if lifecycle.name not in REPOSITORIES:
-            continue
-        repo = repository(uow, lifecycle.name)
-        for state in lifecycle.states:
-            found.extend(repo.by_state(state))
-    return found
+        Raises:
+            PermissionDenied: ``by`` may not erase personal data.
+            ValidationError: the reason is blank.
+        """
+        self.policy.authorize(by, "Person", None, "erase")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValidationError("reason", "say why the data is erased (the request)")
+        with self.store.unit_of_work() as uow:
+            report = erasure.erase_person(
+                uow,
+                person_id,
+                by=by.id,
+                at=self._runner.clock.now(),
+                reason=reason,
+                key=self._runner.audit_key,
+            )
+            uow.commit()
+        for kind, id in report.streams:
+            self._runner.cache.forget(kind, id)
+        return report
+
+    def export_person(self, person_id: str, *, by: Actor) -> dict[str, Any]:
+        """Everything stored about one person, as JSON data (a subject-access request): every
+        object about them with its events, and every event they fired. Reads the whole log
+        once. HR only (the policy's ``("Person", "export")`` rule)."""
+        self.policy.authorize(by, "Person", None, "export")
+        with self.store.unit_of_work() as uow:
+            return erasure.export_person(uow, person_id)

@@ -28,17 +28,9 @@ class NotificationRule:
     data: Callable[[Any, Event], Mapping[str, Any]] = lambda _obj, _event: {}
 
 
-def _last_actor(obj: Aggregate, trigger: str) -> list[str]:
-    """Who last fired ``trigger`` on ``obj`` (the approver of a plan, say)."""
-    for event in reversed(obj.history):
-        if event.trigger == trigger:
-            return [event.actor_id]
-    return []
-
-
 def _plan_managers(plan: Any, _event: Event) -> list[str]:
     # The plan's manager is whoever answers for it: its author, and whoever approved it.
-    return [plan.author_id, *_last_actor(plan, "approve")]
+    return [plan.author_id, *([plan.approved_by] if plan.approved_by else [])]
 
 
 def _plan_attained(plan: Any, _event: Event) -> dict[str, Any]:

@@ -1,10 +1,11 @@
-"""The machinery every command shares: one unit of work, the audit chain, the outbox, idempotency.
+"""The machinery every command shares: one unit of work, the event streams, the outbox, idempotency.
 
 A service method describes its command as a function of a :class:`Session` (load objects, fire
 domain commands, note what changed) and hands it to :meth:`Runner.run`, which does the rest in
-one unit of work: saves each changed object with the version it was loaded at, chains the new
-events onto the audit log, writes the notifications they call for, remembers the idempotency key,
-and commits. Anything that raises before the commit leaves the store as it was.
+one unit of work: appends each changed object's new events to its stream with the version it was
+loaded at, makes the commit depend on every object it only read being unchanged, writes the
+notifications the events call for, remembers the idempotency key, and commits. Anything that
+raises before the commit leaves the store as it was.
 """
 
 from __future__ import annotations
@@ -19,51 +20,46 @@ import attrs
 
 from perfcore._aggregate import Aggregate
 from perfcore._codec import to_json_data
-from perfcore.audit import chain
-from perfcore.errors import ConcurrencyError, IdempotencyConflict, ValidationError
+from perfcore.errors import (
+    ConcurrencyError,
+    IdempotencyConflict,
+    PerfcoreError,
+    ValidationError,
+)
 from perfcore.events import Event
 from perfcore.lifecycle import lifecycle_of
 from perfcore.policy import Policy
 from perfcore.ports import (
-    AUDIT_LOG,
     IDEMPOTENCY_KEY,
     Clock,
     IdempotencyRecord,
     IdFactory,
-    Repository,
     Store,
-    UnitOfWork,
+    StreamHead,
 )
+from perfcore.recording import record
+from perfcore.repositories import Repositories, Repository
 from perfcore.services._notifications import notifications_for
+from perfcore.streams import ObjectCache, Streams, aggregate_type
 
 __all__ = ["Runner", "Session"]
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 
-#: How many times a command runs when the only conflict is the audit log's sequence or its own
-#: idempotency key: neither means that an object it changed was changed by someone else.
+#: How many times a command runs when the only conflicts are with objects it read but did not
+#: change, or with its own idempotency key: running it again re-checks every rule on fresh data.
 ATTEMPTS = 10
 
-#: The unit of work's attribute that holds each aggregate type's repository.
-REPOSITORIES = {
-    "JobDescription": "job_descriptions",
-    "Goal": "goals",
-    "Plan": "plans",
-    "Evaluation": "evaluations",
-    "ReviewCycle": "cycles",
-}
+#: The aggregate types perfcore stores.
+REPOSITORIES = ("JobDescription", "Goal", "Plan", "Evaluation", "ReviewCycle")
 
 
-def repository(uow: UnitOfWork, kind: str) -> Repository[Any]:
-    """The unit of work's repository for aggregate type ``kind``."""
-    try:
-        found: Repository[Any] = getattr(uow, REPOSITORIES[kind])
-    except KeyError:
-        raise ValidationError(
-            "kind", f"{kind!r} is not an aggregate type perfcore stores"
-        ) from None
-    return found
+def repository(uow: Repositories, kind: str) -> Repository[Any]:
+    """The repository for aggregate type ``kind``."""
+    if kind not in REPOSITORIES:
+        raise ValidationError("kind", f"{kind!r} is not an aggregate type perfcore stores")
+    return uow.of(kind)
 
 
 def _jsonable(value: Any) -> Any:
@@ -98,21 +94,34 @@ class _Loaded:
     current: Aggregate
 
 
+@attrs.frozen
+class _Claim:
+    """An event for a stream that is not an object's: a lineage's numbers, say."""
+
+    kind: str
+    id: str
+    trigger: str
+    payload: Mapping[str, Any]
+
+
 class Session:
-    """What one command sees: the unit of work, the time, the policy, and what it changed.
+    """What one command sees: the repositories, the time, the policy, and what it changed.
 
     Attributes:
-        uow: the unit of work (for queries the command needs).
+        uow: the repositories (for queries the command needs).
         at: the command's time, from the clock, the same for every object it changes.
         policy: the policy in force.
     """
 
-    def __init__(self, uow: UnitOfWork, at: dt.datetime, policy: Policy, ids: IdFactory) -> None:
+    def __init__(self, uow: Repositories, at: dt.datetime, policy: Policy, ids: IdFactory) -> None:
         self.uow = uow
         self.at = at
         self.policy = policy
         self._ids = ids
         self._objects: dict[tuple[str, str], _Loaded] = {}
+        self._claims: list[tuple[_Claim, str, StreamHead | None]] = []
+        #: Streams whose conflict does not mean that someone changed what this command changed.
+        self.read_only: set[tuple[str, str]] = set()
 
     def load(self, kind: type[A], id: str) -> A:
         """The object as this command last left it, or as stored.
@@ -124,7 +133,7 @@ class Session:
         known = self._objects.get((name, id))
         if known is not None:
             return cast(A, known.current)
-        obj = cast(A, repository(self.uow, name).get(id))
+        obj = cast(A, self.uow.streams.get(name, id))
         self._objects[(name, id)] = _Loaded(obj.version, obj)
         return obj
 
@@ -133,7 +142,7 @@ class Session:
         name = lifecycle_of(kind).name
         if (name, id) in self._objects:
             return self.load(kind, id)
-        found = cast("A | None", repository(self.uow, name).find(id))
+        found = cast("A | None", self.uow.streams.load(name, id))
         if found is not None:
             self._objects[(name, id)] = _Loaded(found.version, found)
         return found
@@ -152,33 +161,75 @@ class Session:
             known.current = obj
         return obj
 
+    def claim(self, kind: str, id: str, trigger: str, actor_id: str, **payload: Any) -> None:
+        """Append an event to stream ``(kind, id)`` at commit, expecting the version it has
+        now: call it *before* reading what the claim protects (a lineage's numbers, say), so
+        that two commands that read it at once cannot both commit. A lost race is run again."""
+        head = self.uow.events.head(kind, id)
+        self._claims.append((_Claim(kind, id, trigger, payload), actor_id, head))
+        self.read_only.add((kind, id))
+
     def flush(self) -> list[tuple[Aggregate, list[Event]]]:
-        """Write every changed object (``add`` or a version-checked ``save``) and return each
-        with its new events, in the order they were first touched."""
+        """Append every changed object's new events, make the commit depend on every object
+        only read being unchanged, and return each changed object with its new events, in the
+        order they were first touched."""
+        streams = self.uow.streams
         written: list[tuple[Aggregate, list[Event]]] = []
-        for (kind, _id), loaded in self._objects.items():
+        for (kind, id), loaded in self._objects.items():
             obj = loaded.current
             base = loaded.version
             if base == obj.version:
+                self.uow.events.expect(kind, id, obj.version)
+                self.read_only.add((kind, id))
                 continue
-            repo = repository(self.uow, kind)
-            if base is None:
-                repo.add(obj)
-            else:
-                repo.save(obj, expected_version=base)
-            written.append((obj, list(obj.history[base or 0 :])))
+            streams.save(obj, loaded=base)
+            written.append((obj, list(obj.events_after(base or 0))))
+        claimed: dict[tuple[str, str], StreamHead | None] = {}
+        for claim, actor_id, head in self._claims:
+            key = (claim.kind, claim.id)
+            claimed[key] = self._append_claim(claim, actor_id, claimed.get(key, head))
         return written
+
+    def _append_claim(self, claim: _Claim, actor_id: str, head: StreamHead | None) -> StreamHead:
+        version = 0 if head is None else head.version
+        event = Event(
+            aggregate_type=claim.kind,
+            aggregate_id=claim.id,
+            version=version + 1,
+            trigger=claim.trigger,
+            from_state=None if head is None else head.state,
+            to_state="open",
+            actor_id=actor_id,
+            at=self.at,
+            payload={"set": to_json_data(dict(claim.payload))},
+        )
+        recorded = record([event], b"" if head is None else head.hash, self.uow.streams.key)
+        new_head = StreamHead(
+            kind=claim.kind, id=claim.id, version=version + 1, hash=recorded[0].hash, state="open"
+        )
+        self.uow.events.append(new_head, recorded, expected_version=version)
+        return new_head
 
 
 @attrs.frozen(kw_only=True)
 class Runner:
-    """Runs commands: one unit of work each, retried only when that is safe."""
+    """Runs commands: one unit of work each, retried only when that is safe.
+
+    Attributes:
+        cache: the objects this process loaded or saved last, shared by every command (a
+            load still checks that the stored stream has not moved since).
+        seal_every: after this many events committed through this runner, the audit log is
+            sealed (see :func:`perfcore.audit.seal`); 0 never seals on its own.
+    """
 
     store: Store
     clock: Clock
     ids: IdFactory
     policy: Policy
     audit_key: bytes | None = None
+    cache: ObjectCache = attrs.field(factory=ObjectCache)
+    seal_every: int = 1000
+    _unsealed: list[int] = attrs.field(factory=lambda: [0], init=False)
 
     def run(
         self,
@@ -187,8 +238,13 @@ class Runner:
         work: Callable[[Session], A],
         idempotency_key: str | None = None,
     ) -> A:
-        """Run ``work`` in a unit of work and commit what it changed, with its audit entries,
-        notifications and idempotency record; return what ``work`` returned.
+        """Run ``work`` in a unit of work and commit what it changed, with its notifications
+        and idempotency record; return what ``work`` returned.
+
+        A command whose commit conflicts only with objects it read but did not change, with a
+        stream it claimed, or with its own idempotency key is run again (its rules are checked
+        again on the fresh data); concurrent requests with one idempotency key all receive the
+        first one's result.
 
         Raises:
             IdempotencyConflict: the key was used for another command or other arguments.
@@ -202,43 +258,96 @@ class Runner:
         digest = fingerprint(command, args) if idempotency_key is not None else ""
         attempt = 1
         while True:
+            read_only: set[tuple[str, str]] = set()
             try:
-                return self._attempt(work, idempotency_key, digest)
-            except ConcurrencyError as error:
-                retriable = error.aggregate_type in (AUDIT_LOG, IDEMPOTENCY_KEY)
+                return self._attempt(work, idempotency_key, digest, read_only)
+            except PerfcoreError as error:
+                # The same request sent at once from elsewhere may have committed between this
+                # one's look at its key and its load: then the domain refuses it (the goal is
+                # approved already) or the commit conflicts; either way it gets the first result.
+                if idempotency_key is not None and not isinstance(error, IdempotencyConflict):
+                    first = self._first_result(idempotency_key, digest)
+                    if first is not None:
+                        return cast(A, first)
+                if not isinstance(error, ConcurrencyError):
+                    raise
+                conflict = (error.aggregate_type, error.aggregate_id)
+                retriable = error.aggregate_type == IDEMPOTENCY_KEY or conflict in read_only
                 if not retriable or attempt >= ATTEMPTS:
                     raise
                 attempt += 1
 
-    def read(self, work: Callable[[UnitOfWork], T]) -> T:
+    def read(self, work: Callable[[Repositories], T]) -> T:
         """Run a query in a unit of work that writes nothing."""
         with self.store.unit_of_work() as uow:
-            return work(uow)
+            return work(Repositories(Streams(uow, self.cache, key=self.audit_key)))
 
-    def _attempt(self, work: Callable[[Session], A], key: str | None, digest: str) -> A:
+    def _attempt(
+        self,
+        work: Callable[[Session], A],
+        key: str | None,
+        digest: str,
+        read_only: set[tuple[str, str]],
+    ) -> A:
         with self.store.unit_of_work() as uow:
+            repositories = Repositories(Streams(uow, self.cache, key=self.audit_key))
             if key is not None:
-                record = uow.idempotency.get(key)
-                if record is not None:
-                    return cast(A, _first_result(uow, record, digest))
-            session = Session(uow, self.clock.now(), self.policy, self.ids)
-            result = work(session)
-            written = session.flush()
-            self._record(uow, written)
+                found = uow.idempotency.get(key)
+                if found is not None:
+                    return cast(A, _first_result(repositories, found, digest))
+            session = Session(repositories, self.clock.now(), self.policy, self.ids)
+            try:
+                result = work(session)
+                written = session.flush()
+            finally:
+                read_only.update(session.read_only)
+            self._notify(repositories, written)
             if key is not None:
                 uow.idempotency.put(_record_of(key, digest, result, session.at))
             uow.commit()
-            return result
+        repositories.streams.publish()
+        self._count(sum(len(new) for _obj, new in written))
+        return result
 
-    def _record(self, uow: UnitOfWork, written: list[tuple[Aggregate, list[Event]]]) -> None:
-        """Chain the new events onto the audit log; put the notifications they call for."""
-        events = [event for _obj, new in written for event in new]
-        if events:
-            uow.audit.append(chain(events, uow.audit.last(), key=self.audit_key))
+    def _first_result(self, key: str, digest: str) -> Aggregate | None:
+        def work(repositories: Repositories) -> Aggregate | None:
+            found = repositories.idempotency.get(key)
+            return None if found is None else _first_result(repositories, found, digest)
+
+        return self.read(work)
+
+    def _notify(
+        self, repositories: Repositories, written: list[tuple[Aggregate, list[Event]]]
+    ) -> None:
+        """Put the notifications the new events call for."""
         for obj, new in written:
             for event in new:
                 for notification in notifications_for(obj, event, self.ids):
-                    uow.outbox.put(notification)
+                    repositories.outbox.put(notification)
+
+    def _count(self, events: int) -> None:
+        if self.seal_every <= 0 or not events:
+            return
+        self._unsealed[0] += events
+        if self._unsealed[0] >= self.seal_every:
+            self._unsealed[0] = 0
+            self.seal()
+
+    def seal(self) -> int:
+        """Seal every committed event not sealed yet; return how many seals were added."""
+        from perfcore.audit import seal  # the audit module reads the services' stores
+
+        added = 0
+        while True:
+            try:
+                with self.store.unit_of_work() as uow:
+                    made = seal(uow, key=self.audit_key, at=self.clock.now())
+                    if made is None:
+                        return added
+                    uow.commit()
+                    added += 1
+            except ConcurrencyError:
+                continue  # another process sealed first: seal what is left after its seal
 
 
 def _record_of(key: str, digest: str, result: Aggregate, at: dt.datetime) -> IdempotencyRecord:
@@ -252,11 +361,17 @@ def _record_of(key: str, digest: str, result: Aggregate, at: dt.datetime) -> Ide
     )
 
 
-def _first_result(uow: UnitOfWork, record: IdempotencyRecord, digest: str) -> Aggregate:
+def _first_result(repositories: Repositories, record: IdempotencyRecord, digest: str) -> Aggregate:
     """The object as the first command with this key left it (replayed if it moved on)."""
     if record.fingerprint != digest:
         raise IdempotencyConflict(record.key, record)
-    current: Aggregate = repository(uow, record.aggregate_type).get(record.aggregate_id)
+    streams = repositories.streams
+    current = streams.get(record.aggregate_type, record.aggregate_id)
     if current.version == record.version:
         return current
-    return type(current).replay(current.history[: record.version])
+    events = (
+        event
+        for event in streams.events(record.aggregate_type, record.aggregate_id)
+        if event.version <= record.version
+    )
+    return aggregate_type(record.aggregate_type).replay(events)

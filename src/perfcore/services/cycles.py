@@ -33,7 +33,7 @@ from perfcore.evaluation import Evaluation
 from perfcore.goal import Goal
 from perfcore.job_description import JobDescription, JobDescriptionState
 from perfcore.plan import Plan, PlanKind
-from perfcore.ports import UnitOfWork
+from perfcore.repositories import Repositories
 from perfcore.review_cycle import ReviewCycle, ReviewCycleState
 from perfcore.services._as_of import as_of
 from perfcore.services._base import AggregateService
@@ -54,7 +54,7 @@ _NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 NEEDS_STATUS = frozenset({"begin_evaluations", "begin_planning", "begin_attainment"})
 
 
-def cycle_status(uow: UnitOfWork, cycle: ReviewCycle, on: dt.date) -> CycleStatus:
+def cycle_status(uow: Repositories, cycle: ReviewCycle, on: dt.date) -> CycleStatus:
     """The summary of the participants' work, read from ``uow``, with goal standings on ``on``."""
     plans = uow.plans.by_cycle(cycle.id)
     evaluations = uow.evaluations.by_cycle(cycle.id)
@@ -65,7 +65,7 @@ def cycle_status(uow: UnitOfWork, cycle: ReviewCycle, on: dt.date) -> CycleStatu
                 job_description=_job_description(uow.job_descriptions.by_employee(person.employee_id)),
                 evaluation=_evaluation(person, evaluations),
                 plans=[PlanRef(id=p.id, state=p.state) for p in plans if _concerns(p, person)],
-                goals=_goals(uow.goals.by_owner(person.employee_id), cycle, on),
+                goals=_goals(uow, uow.goals.by_owner(person.employee_id), cycle, on),
             )
             for person in cycle.participants
         ]
@@ -84,7 +84,7 @@ def _evaluation(person: Participant, evaluations: Sequence[Evaluation]) -> Evalu
     theirs = [ev for ev in evaluations if ev.subject_id == person.employee_id]
     if not theirs:
         return None
-    latest = max(theirs, key=lambda ev: (ev.history[0].at if ev.history else _NEVER, ev.id))
+    latest = max(theirs, key=lambda ev: (ev.created_at or _NEVER, ev.id))
     return EvaluationRef(id=latest.id, state=latest.state)
 
 
@@ -94,12 +94,14 @@ def _concerns(plan: Plan, person: Participant) -> bool:
     return plan.subject_id == person.employee_id
 
 
-def _goals(goals: Sequence[Goal], cycle: ReviewCycle, on: dt.date) -> list[GoalRef]:
+def _goals(
+    uow: Repositories, goals: Sequence[Goal], cycle: ReviewCycle, on: dt.date
+) -> list[GoalRef]:
     found = []
     for goal in goals:
         if goal.due < cycle.period_start or goal.start > cycle.period_end:
             continue
-        then = as_of(goal, on)
+        then = as_of(goal, on, uow.streams)
         if then is not None:
             found.append(GoalRef(id=goal.id, standing=then.standing(on)))
     return found
@@ -227,7 +229,7 @@ class CycleService(AggregateService[ReviewCycle]):
     def status(self, cycle_id: str, *, on: dt.date) -> CycleStatus:
         """The summary of the participants' work as stored, with goal standings on ``on``."""
 
-        def work(uow: UnitOfWork) -> CycleStatus:
+        def work(uow: Repositories) -> CycleStatus:
             return cycle_status(uow, uow.cycles.get(cycle_id), on)
 
         return self._runner.read(work)

@@ -49,7 +49,20 @@ class JobDescriptionService(AggregateService[JobDescription]):
             "audience": frozenset(audience),
             "reason": reason,
         }
-        return self._create(id=id, by=by, fields=fields, idempotency_key=idempotency_key)
+
+        def work(session: Session) -> JobDescription:
+            new_id = id if id is not None else session.new_id("JobDescription")
+            jd = JobDescription.create(
+                id=new_id, by=by, at=session.at, policy=session.policy,
+                title=title, department=department, employee_id=employee_id,
+                author_id=author_id, responsibilities=tuple(responsibilities),
+                criteria=tuple(criteria), audience=frozenset(audience), reason=reason,
+            )  # fmt: skip
+            _claim_number(session, jd, by)
+            return session.changed(jd)
+
+        args = {"id": id, "by": by, **fields}
+        return self._run("create", args, work, idempotency_key)
 
     def new_version(
         self,
@@ -70,6 +83,7 @@ class JobDescriptionService(AggregateService[JobDescription]):
 
         def work(session: Session) -> JobDescription:
             source = session.load(JobDescription, jd_id)
+            session.claim(LINEAGE, source.lineage_id, "draft", by.id, number=source.number + 1)
             _check_newest(session, source, "new_version")
             new_id = id if id is not None else session.new_id("JobDescription")
             draft = source.new_version(
@@ -139,6 +153,7 @@ class JobDescriptionService(AggregateService[JobDescription]):
 
         def work(session: Session) -> JobDescription:
             jd = session.load(JobDescription, jd_id)
+            session.claim(LINEAGE, jd.lineage_id, "publish", by.id, number=jd.number)
             published = jd.publish(by=by, at=session.at, reason=reason, policy=session.policy)
             _check_newest(session, jd, "publish", published_only=True)
             session.changed(published)
@@ -163,6 +178,15 @@ class JobDescriptionService(AggregateService[JobDescription]):
     ) -> JobDescription:
         """Withdraw the published description with no successor."""
         return self._fire(jd_id, "retire", by=by, reason=reason, idempotency_key=idempotency_key)
+
+
+#: The stream kind of a lineage: every number drafted and published in it appends an event with
+#: the version the command found, so two racing commands on one lineage cannot both commit.
+LINEAGE = "JobDescriptionLineage"
+
+
+def _claim_number(session: Session, jd: JobDescription, by: Actor) -> None:
+    session.claim(LINEAGE, jd.lineage_id, "draft", by.id, number=jd.number)
 
 
 def _published(session: Session, jd: JobDescription) -> list[JobDescription]:

@@ -17,7 +17,7 @@ from perfcore.cycle_status import ProgressReport
 from perfcore.errors import ValidationError
 from perfcore.goal import Goal, Standing
 from perfcore.plan import Plan, PlanState
-from perfcore.ports import UnitOfWork
+from perfcore.repositories import Repositories
 from perfcore.services._as_of import as_of
 from perfcore.services._runner import Runner
 from perfcore.services.cycles import cycle_status
@@ -79,8 +79,8 @@ class Queries:
         standing then; ordered by owner, then goal id."""
         day = check_date("on", on)
 
-        def work(uow: UnitOfWork) -> list[GoalStatus]:
-            goals = (as_of(goal, day) for goal in uow.goals.by_manager(manager_id))
+        def work(uow: Repositories) -> list[GoalStatus]:
+            goals = (as_of(goal, day, uow.streams) for goal in uow.goals.by_manager(manager_id))
             found = [GoalStatus.of(goal, day) for goal in goals if goal is not None]
             return sorted(found, key=lambda status: (status.owner_id, status.goal.id))
 
@@ -116,7 +116,7 @@ class Queries:
         if last < first:
             raise ValidationError("end", f"{last} comes before the start {first}")
 
-        def work(uow: UnitOfWork) -> list[PlanReview]:
+        def work(uow: Repositories) -> list[PlanReview]:
             found = []
             for plan in uow.plans.by_state(PlanState.ACTIVE):
                 due = plan.review_due
@@ -134,7 +134,7 @@ class Queries:
         :meth:`perfcore.review_cycle.ReviewCycle.progress`)."""
         day = check_date("on", on)
 
-        def work(uow: UnitOfWork) -> ProgressReport:
+        def work(uow: Repositories) -> ProgressReport:
             cycle = uow.cycles.get(cycle_id)
             return cycle.progress(cycle_status(uow, cycle, day), day)
 

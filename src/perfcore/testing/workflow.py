@@ -438,7 +438,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         """The log verifies, and holds exactly the accepted commands' events, in order."""
         report = self.pc.verify_audit_log()
         assert report.intact, f"the audit log does not verify: {report.detail}"
-        logged = [entry.event for entry in self.snapshot.audit]
+        logged = list(self.snapshot.audit)
         assert logged == self.logged, "the audit log is not the accepted commands, in order"
 
     @invariant()

@@ -1,4 +1,4 @@
-"""A whole store, read at once: every object, the audit log, the outbox, the keys in use.
+"""A whole store, read at once: every object with its whole history, the log, the outbox, the keys.
 
 The workflow machine compares snapshots taken before and after each command: a refused command
 must leave the snapshot as it was, an accepted one must change only what it says.
@@ -12,19 +12,13 @@ from typing import Any
 import attrs
 
 from perfcore._aggregate import Aggregate
-from perfcore.lifecycle import lifecycle_of, registered_types
-from perfcore.ports import AuditEntry, IdempotencyRecord, Notification, Store
+from perfcore.events import Event
+from perfcore.lifecycle import lifecycle_of
+from perfcore.ports import IdempotencyRecord, Notification, Store, UnitOfWork
+from perfcore.recording import decode
+from perfcore.streams import QUERY_COLUMNS, aggregate_type
 
-__all__ = ["REPOSITORIES", "ObjectKey", "Snapshot", "key_of", "take"]
-
-#: The unit-of-work attribute that holds each aggregate type.
-REPOSITORIES = {
-    "JobDescription": "job_descriptions",
-    "Goal": "goals",
-    "Plan": "plans",
-    "Evaluation": "evaluations",
-    "ReviewCycle": "cycles",
-}
+__all__ = ["ObjectKey", "Snapshot", "key_of", "take"]
 
 ObjectKey = tuple[str, str]
 
@@ -43,7 +37,8 @@ class Snapshot:
 
     Attributes:
         objects: every stored object, by (type name, id).
-        audit: the whole audit log, in sequence order.
+        audit: every event of every object, in the global order (the streams of other kinds,
+            such as a lineage's claims, left out).
         pending: the undelivered notifications, oldest first.
         keys: the record of each idempotency key asked about (``None`` when it is not taken).
 
@@ -51,7 +46,7 @@ class Snapshot:
     """
 
     objects: Mapping[ObjectKey, Aggregate]
-    audit: tuple[AuditEntry, ...]
+    audit: tuple[Event, ...]
     pending: tuple[Notification, ...]
     keys: Mapping[str, IdempotencyRecord | None]
 
@@ -64,27 +59,43 @@ class Snapshot:
 def take(store: Store, keys: Iterable[str]) -> Snapshot:
     """Read everything ``store`` holds, in one unit of work, through the ports only.
 
-    Objects are found through ``by_state`` for every state of every type, as
-    :meth:`~perfcore.services.Perfcore.verify_audit_log` finds them.
+    Each object is the replay of its whole stream, so that it holds its whole history; the
+    same object as the store loads it is checked by the workflow machine's other invariants.
 
     Raises:
-        AssertionError: one object is listed under two states.
+        AssertionError: a stream listed twice.
     """
     with store.unit_of_work() as uow:
         objects: dict[ObjectKey, Aggregate] = {}
-        for kind in registered_types():
-            lifecycle = lifecycle_of(kind)
-            repository = getattr(uow, REPOSITORIES[lifecycle.name], None)
-            if repository is None:
-                continue
-            for state in lifecycle.states:
-                for obj in repository.by_state(state):
-                    key = key_of(obj)
-                    assert key not in objects, f"{key} is listed under two states"
-                    objects[key] = obj
+        after: tuple[str, str] | None = None
+        while True:
+            heads = uow.events.streams(after=after, limit=500)
+            if not heads:
+                break
+            for head in heads:
+                if head.kind not in QUERY_COLUMNS:
+                    continue
+                key = (head.kind, head.id)
+                assert key not in objects, f"{key} is listed twice"
+                objects[key] = aggregate_type(head.kind).replay(
+                    decode(recorded) for recorded in uow.events.read(head.kind, head.id)
+                )
+            after = (heads[-1].kind, heads[-1].id)
         return Snapshot(
             objects=objects,
-            audit=tuple(uow.audit.read()),
+            audit=tuple(_log(uow)),
             pending=tuple(uow.outbox.pending(_EVERY_NOTIFICATION)),
             keys={key: uow.idempotency.get(key) for key in keys},
         )
+
+
+def _log(uow: UnitOfWork) -> Iterable[Event]:
+    position = 0
+    while True:
+        page = uow.events.scan(after=position, limit=1000)
+        if not page:
+            return
+        for recorded in page:
+            if recorded.kind in QUERY_COLUMNS:
+                yield decode(recorded)
+        position = page[-1].position

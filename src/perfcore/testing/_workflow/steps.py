@@ -57,7 +57,7 @@ def check_accepted(call: Call, outcome: Outcome, before: Snapshot, after: Snapsh
         if old is not None:
             assert obj.history[: old.version] == old.history, f"{call!r} rewrote {key}'s past"
     assert after.audit[: len(before.audit)] == before.audit, f"{call!r} changed earlier entries"
-    logged = [entry.event for entry in after.audit[len(before.audit) :]]
+    logged = list(after.audit[len(before.audit) :])
     new = [obj.history[-1] for obj in changed.values()]
     assert sorted(logged, key=_event_key) == sorted(new, key=_event_key), (
         f"{call!r} logged {[_event_key(e) for e in logged]}, not {[_event_key(e) for e in new]}"

@@ -17,43 +17,62 @@ An adapter author certifies a store by combining :class:`StoreContract` with one
 
 A capability the adapter lacks is a flag left ``False``: the tests that need it are skipped with
 that reason, never passed. :data:`RepositoryContract` is the same class under the name the
-project's plans use. The suite covers every port:
+project's plans use. The suite judges a store through :mod:`perfcore.ports` only (it appends
+:class:`~perfcore.ports.RecordedEvent` bytes it builds itself, and reads them back):
 
-- :class:`ObjectsContract`: round trips of every aggregate in every state, not-found, refused
-  adds and saves;
-- :class:`QueriesContract`: every query, and questions about days and ranges of days, compared
-  with a reference answer computed from the objects;
-- :class:`ConcurrencyContract`: stale saves, racing threads and processes;
-- :class:`UnitOfWorkContract`: all of a unit of work or none of it;
-- :class:`AuditLogContract`: order, append only, verification, tampering found where it is;
-- :class:`OutboxContract`: order, at least once, nothing lost after a failed hand-off;
-- :class:`IdempotencyContract`: a key taken once, the first answer given again;
-- :class:`WorkflowContract`: random workflows through the services, compared step by step with
-  the in-memory reference.
+- :class:`EventsContract`: appends only from the expected version, events back to the byte, in
+  order, however long the stream;
+- :class:`HeadsContract`: each append's head kept; ``find`` on the state and every query column,
+  and ``streams``, answered from the newest heads, case and all;
+- :class:`GlobalOrderContract`: positions increase in commit order and are never reused;
+  ``scan`` pages through committed events; ``stable_position`` is never passed;
+- :class:`UnitOfWorkContract`: all of a unit of work or none of it; ``expect`` holds at commit;
+  a unit of work that only reads holds up nobody;
+- :class:`ConcurrencyContract`: of racing appends (units of work, threads, processes), one wins;
+- :class:`SnapshotsContract`: the newest snapshot kept, never replaced by an older one;
+- :class:`SealsContract`: seals kept in order, each following the last;
+- :class:`ErasureContract`: erasing replaces the bodies and nothing else;
+- :class:`OutboxContract`: notifications oldest first, until delivered;
+- :class:`IdempotencyContract`: a key taken once;
+- :class:`ErrorsContract`: failures underneath come out as ``StorageError``; a closed store
+  refuses work;
+- :class:`ModelContract`: random units of work, checked against a model (hypothesis);
+- :class:`WorkflowContract`: random workflows through the services on the store and on the memory
+  store side by side.
 
 Pick mixins one by one to run part of the suite while an adapter is being written.
 """
 
 from __future__ import annotations
 
-from perfcore.testing.conformance.audit import AuditLogContract
 from perfcore.testing.conformance.concurrency import ConcurrencyContract
+from perfcore.testing.conformance.erasure import ErasureContract
+from perfcore.testing.conformance.errors import ErrorsContract
+from perfcore.testing.conformance.events import EventsContract
 from perfcore.testing.conformance.fixture import StoreFixture
+from perfcore.testing.conformance.heads import HeadsContract
 from perfcore.testing.conformance.idempotency import IdempotencyContract
-from perfcore.testing.conformance.objects import ObjectsContract
+from perfcore.testing.conformance.model import ModelContract
+from perfcore.testing.conformance.order import GlobalOrderContract
 from perfcore.testing.conformance.outbox import OutboxContract
-from perfcore.testing.conformance.queries import QueriesContract
+from perfcore.testing.conformance.seals import SealsContract
+from perfcore.testing.conformance.snapshots import SnapshotsContract
 from perfcore.testing.conformance.unit_of_work import UnitOfWorkContract
 from perfcore.testing.conformance.workflow import WorkflowContract
 
 __all__ = [
-    "AuditLogContract",
     "ConcurrencyContract",
+    "ErasureContract",
+    "ErrorsContract",
+    "EventsContract",
+    "GlobalOrderContract",
+    "HeadsContract",
     "IdempotencyContract",
-    "ObjectsContract",
+    "ModelContract",
     "OutboxContract",
-    "QueriesContract",
     "RepositoryContract",
+    "SealsContract",
+    "SnapshotsContract",
     "StoreContract",
     "StoreFixture",
     "UnitOfWorkContract",
@@ -62,13 +81,18 @@ __all__ = [
 
 
 class StoreContract(
-    ObjectsContract,
-    QueriesContract,
-    ConcurrencyContract,
+    EventsContract,
+    HeadsContract,
+    GlobalOrderContract,
     UnitOfWorkContract,
-    AuditLogContract,
+    ConcurrencyContract,
+    SnapshotsContract,
+    SealsContract,
+    ErasureContract,
     OutboxContract,
     IdempotencyContract,
+    ErrorsContract,
+    ModelContract,
     WorkflowContract,
 ):
     """Every behaviour a store must show: the whole conformance suite.

@@ -1,5 +1,6 @@
-"""Optimistic concurrency: two commands that loaded one version, one wins, the other changes
-nothing: in one process's threads, and (when the adapter declares it) across processes.
+"""Optimistic concurrency: of two units of work that loaded one version, one appends, the other
+gets :class:`~perfcore.errors.ConcurrencyError` and writes nothing: in one thread, in racing
+threads, and (when the adapter declares it) in racing processes.
 
 The tests decide the order of events with barriers and pipes, never with sleeps or timing.
 """
@@ -11,262 +12,240 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import IO
 
 import pytest
 
-from perfcore.actor import Actor
-from perfcore.errors import ConcurrencyError, PerfcoreError
-from perfcore.plan import Plan
-from perfcore.ports import Store, UnitOfWork
+from perfcore.errors import ConcurrencyError
+from perfcore.ports import Store
 from perfcore.testing.conformance._support import (
-    BEN,
-    CLEO,
-    DEADLOCK_GUARD,
-    DRIVERS,
-    audit_entries,
-    perfcore,
-    proposed_goal,
-    seed,
-    stored,
+    Batch,
+    appended,
+    assert_events,
+    assert_head,
+    batch,
+    commit,
+    finish_within,
+    head_of,
+    in_threads,
+    read,
+    scan_all,
     write_and_commit,
 )
 from perfcore.testing.conformance.fixture import StoreFixture
 
 __all__ = ["ConcurrencyContract"]
 
-
-class _PausingRepository:
-    """A repository whose ``get`` waits at a barrier once it has loaded: every command then
-    holds the same version before any of them saves."""
-
-    def __init__(self, inner: Any, barrier: threading.Barrier) -> None:
-        self._inner = inner
-        self._barrier = barrier
-
-    def get(self, id: str) -> Any:
-        found = self._inner.get(id)
-        self._barrier.wait()
-        return found
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-class _PausingUnit:
-    def __init__(self, inner: UnitOfWork, barrier: threading.Barrier) -> None:
-        self._inner = inner
-        self.plans = _PausingRepository(inner.plans, barrier)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def __enter__(self) -> _PausingUnit:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._inner.__exit__(*exc)
-
-
-class _PausingStore:
-    def __init__(self, inner: Store, barrier: threading.Barrier) -> None:
-        self._inner = inner
-        self._barrier = barrier
-
-    def unit_of_work(self) -> Any:
-        return _PausingUnit(self._inner.unit_of_work(), self._barrier)
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-#: The program each process of the process test runs: approve a plan, but only once every
-#: process has loaded it (the test says when, on stdin), then print the outcome.
-_APPROVER_PROGRAM = r"""
-import pickle, sys
-from perfcore.errors import ConcurrencyError
-from perfcore.services import Perfcore
-
-factory, plan_id, actor = pickle.load(sys.stdin.buffer)
-
-class Pause:
-    def __init__(self, inner): self.inner = inner
-    def get(self, id):
-        found = self.inner.get(id)
-        print("loaded", flush=True)
-        sys.stdin.buffer.readline()
-        return found
-    def __getattr__(self, name): return getattr(self.inner, name)
-
-class Unit:
-    def __init__(self, inner): self.inner, self.plans = inner, Pause(inner.plans)
-    def __getattr__(self, name): return getattr(self.inner, name)
-    def __enter__(self): self.inner.__enter__(); return self
-    def __exit__(self, *exc): self.inner.__exit__(*exc)
-
-class Store:
-    def __init__(self, inner): self.inner = inner
-    def unit_of_work(self): return Unit(self.inner.unit_of_work())
-    def close(self): self.inner.close()
-
-store = factory()
+#: The program each child process runs: open the store, load the stream's head, say "loaded",
+#: wait for a line on stdin when told to, append the batch and commit, then say "won" or
+#: "conflict". Any other error is printed with its traceback, and the exit status is 3.
+CHILD_PROGRAM = r"""
+import pickle, sys, traceback
 try:
-    Perfcore(Store(store)).plans.approve(plan_id, by=actor)
-    print("won", flush=True)
-except ConcurrencyError:
-    print("conflict", flush=True)
-finally:
-    store.close()
+    from perfcore.errors import ConcurrencyError
+    factory, head, events, expected, wait = pickle.load(sys.stdin.buffer)
+    store = factory()
+    try:
+        with store.unit_of_work() as uow:
+            uow.events.head(head.kind, head.id)
+            print("loaded", flush=True)
+            if wait:
+                sys.stdin.buffer.readline()
+            try:
+                uow.events.append(head, events, expected_version=expected)
+                uow.commit()
+                print("won", flush=True)
+            except ConcurrencyError:
+                print("conflict", flush=True)
+    finally:
+        store.close()
+except BaseException:
+    traceback.print_exc()
+    sys.stderr.flush()
+    sys.exit(3)
 """
 
 
+class _Child:
+    """A child process appending one batch to the store ``factory`` opens."""
+
+    def __init__(self, factory: Callable[[], Store], one: Batch, *, wait: bool) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", CHILD_PROGRAM],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        stdin = self._pipe(self.process.stdin)
+        stdin.write(pickle.dumps((factory, one.head, one.events, one.expected_version, wait)))
+        stdin.flush()
+        if not wait:
+            self._close_stdin()
+
+    @staticmethod
+    def _pipe(pipe: IO[bytes] | None) -> IO[bytes]:
+        assert pipe is not None
+        return pipe
+
+    def failure(self, guard: float) -> str:
+        """The child's own account of its failure: its exit status and what it printed."""
+        if self.process.poll() is None:
+            self.process.kill()
+        out, err = self.process.communicate(timeout=guard)
+        return (
+            f"the child process ended with status {self.process.returncode}; it printed:\n"
+            f"{out.decode(errors='replace')}{err.decode(errors='replace')}"
+        )
+
+    def expect_line(self, line: str, guard: float) -> None:
+        """Wait (at most ``guard`` seconds) for the child to print ``line``."""
+        stdout = self._pipe(self.process.stdout)
+        got = finish_within(stdout.readline, guard, f"a child process saying {line!r}")
+        if got.decode().strip() != line:
+            pytest.fail(f"the child said {got!r}, not {line!r}; {self.failure(guard)}")
+
+    def go(self) -> None:
+        """Let a waiting child append."""
+        self._pipe(self.process.stdin).write(b"go\n")
+        self._close_stdin()
+
+    def _close_stdin(self) -> None:
+        # communicate() would flush a closed pipe: it is told there is none.
+        self._pipe(self.process.stdin).close()
+        self.process.stdin = None
+
+    def outcome(self, guard: float) -> str:
+        """``"won"`` or ``"conflict"``; anything else fails the test with the child's text."""
+        try:
+            out, err = self.process.communicate(timeout=guard)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate()
+            pytest.fail(f"a child process did not finish within {guard} s: {err.decode()}")
+        said = out.decode().split()
+        if self.process.returncode != 0 or not said or said[-1] not in ("won", "conflict"):
+            pytest.fail(
+                f"the child process ended with status {self.process.returncode}; it printed:\n"
+                f"{out.decode(errors='replace')}{err.decode(errors='replace')}"
+            )
+        return said[-1]
+
+    def end(self) -> None:
+        """Stop the child if it still runs, and close its pipes."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
+
+
 class ConcurrencyContract(StoreFixture):
-    """Two commands that loaded one version: exactly one wins, the other changes nothing.
+    """Of units of work that loaded one version, exactly one appends; the others change nothing.
 
     .. versionadded:: 0.1.0
     """
 
-    def test_two_copies_loaded_at_one_version_exactly_one_save_wins(self, store: Store) -> None:
-        driver = DRIVERS["Goal"]
-        proposed = driver.reach("proposed", id="g-1")
-        seed(store, proposed)
-        with store.unit_of_work() as first, store.unit_of_work() as second:
-            mine, theirs = first.goals.get("g-1"), second.goals.get("g-1")
-            first.goals.save(driver.fire(mine, "approve"), expected_version=mine.version)
-            first.commit()
-            cancelled = driver.fire(theirs, "cancel")
+    def test_an_append_from_a_stale_read_is_refused(self, store: Store) -> None:
+        first = batch("Goal", "g-1", 2, "draft", {"owner": "ana"})
+        commit(store, first)
+        early, stale = first.then(1, "active", tag="early"), first.then(2, "closed", tag="late")
+        with store.unit_of_work() as late:
+            loaded = late.events.head("Goal", "g-1")
+            assert loaded is not None
+            commit(store, early)
             with pytest.raises(ConcurrencyError) as raised:
-                write_and_commit(
-                    second, lambda: second.goals.save(cancelled, expected_version=theirs.version)
-                )
-        assert raised.value.expected_version == proposed.version
-        assert str(getattr(stored(store, proposed), "state", None)) == "active"
+                write_and_commit(late, lambda: stale.append_to(late))
+        assert raised.value.expected_version == loaded.version
+        assert_events(read(store, "Goal", "g-1"), appended([first, early]))
+        assert_head(head_of(store, "Goal", "g-1"), early.head)
 
-    def test_threads_approving_one_plan_one_wins(self, store: Store) -> None:
+    def test_two_units_of_work_creating_one_stream_one_wins(self, store: Store) -> None:
+        early, late_one = batch("Goal", "g-1", 2, tag="early"), batch("Goal", "g-1", 1, tag="late")
+        with store.unit_of_work() as late:
+            assert late.events.head("Goal", "g-1") is None
+            commit(store, early)
+            with pytest.raises(ConcurrencyError) as raised:
+                write_and_commit(late, lambda: late_one.append_to(late))
+        assert raised.value.expected_version == 0
+        assert_events(read(store, "Goal", "g-1"), early.events)
+
+    @pytest.mark.parametrize("threads", [2, 8])
+    def test_threads_appending_to_one_stream_one_wins(self, store: Store, threads: int) -> None:
         self.require("supports_threads")
-        plan = DRIVERS["Plan"].reach("submitted", id="plan-1")
-        seed(store, plan)
-        barrier = threading.Barrier(2, timeout=DEADLOCK_GUARD)
-        pc = perfcore(_PausingStore(store, barrier))
-        outcomes = _in_threads(2, lambda: pc.plans.approve("plan-1", by=CLEO))
-        assert sorted(outcomes) == ["ConcurrencyError", "won"]
-        self._check_one_approval(store, plan)
+        first = batch("Goal", "g-1", 1)
+        commit(store, first)
+        loaded = threading.Barrier(threads, timeout=self.deadlock_guard)
+        tries = [first.then(2, "active", tag=f"thread-{n}") for n in range(threads)]
 
-    def test_many_threads_racing_leave_exactly_one_approval(self, store: Store) -> None:
+        def append(number: int) -> None:
+            with store.unit_of_work() as uow:
+                assert uow.events.head("Goal", "g-1") is not None
+                loaded.wait()  # every thread has loaded version 1
+                tries[number].append_to(uow)
+                uow.commit()
+
+        outcomes = in_threads(threads, append, self.deadlock_guard)
+        assert sorted(outcomes) == ["ConcurrencyError"] * (threads - 1) + ["won"], outcomes
+        winner = tries[outcomes.index("won")]
+        assert_events(read(store, "Goal", "g-1"), appended([first, winner]))
+        assert_head(head_of(store, "Goal", "g-1"), winner.head)
+
+    def test_threads_appending_to_their_own_streams_all_commit(self, store: Store) -> None:
         self.require("supports_threads")
-        plan = DRIVERS["Plan"].reach("submitted", id="plan-1")
-        seed(store, plan)
-        pc = perfcore(store)
-        outcomes = _in_threads(8, lambda: pc.plans.approve("plan-1", by=CLEO))
-        assert outcomes.count("won") == 1
-        losers = set(outcomes) - {"won"}
-        assert losers <= {"ConcurrencyError", "TransitionNotAllowed"}
-        self._check_one_approval(store, plan)
+        rounds = 8
 
-    def test_threads_changing_different_objects_all_succeed(self, store: Store) -> None:
-        self.require("supports_threads")
-        pc = perfcore(store)
+        def work(number: int) -> None:
+            one = batch("Goal", f"g-{number}", 2, "draft", {"owner": f"owner-{number}"})
+            commit(store, one)
+            for step in range(rounds):
+                one = one.then(1 + step % 3, f"state-{step}")
+                commit(store, one)
 
-        def work(thread: int) -> None:
-            owner = Actor(id=f"owner-{thread}")
-            for number in range(3):
-                proposed_goal(pc, f"g-{thread}-{number}", owner=owner)
-                pc.goals.approve(f"g-{thread}-{number}", by=BEN)
+        assert in_threads(4, work, self.deadlock_guard) == ["won"] * 4
+        scanned = scan_all(store)
+        positions = [event.position for event in scanned]
+        assert positions == sorted(set(positions)), "positions repeat or go back"
+        for number in range(4):
+            events = read(store, "Goal", f"g-{number}")
+            assert [event.version for event in events] == list(range(1, len(events) + 1))
+            mine = [event for event in scanned if event.id == f"g-{number}"]
+            assert_events(events, mine)
 
-        counter = iter(range(4))
-        lock = threading.Lock()
+    # -- processes ------------------------------------------------------------------------------
 
-        def next_thread() -> None:
-            with lock:
-                thread = next(counter)
-            work(thread)
-
-        assert _in_threads(4, next_thread) == ["won"] * 4
-        assert len(audit_entries(store)) == 4 * 3 * 3
-        assert pc.verify_audit_log().intact
-
-    def test_processes_approving_one_plan_one_wins(self, store: Store) -> None:
+    def test_a_child_process_appends_to_the_same_store(self, store: Store) -> None:
         self.require("supports_processes")
         factory = self.process_store_factory(store)
-        plan = DRIVERS["Plan"].reach("submitted", id="plan-1")
-        seed(store, plan)
-        children = [_start_approver(factory, "plan-1", CLEO) for _ in range(2)]
+        first = batch("Goal", "g-1", 2)
+        commit(store, first)
+        second = first.then(3, "active", {"owner": "ana"})
+        child = _Child(factory, second, wait=False)
         try:
+            result = child.outcome(self.deadlock_guard)
+        finally:
+            child.end()
+        assert result == "won", "the child's append, from the version it read, conflicted"
+        assert_events(read(store, "Goal", "g-1"), appended([first, second]))
+        assert_head(head_of(store, "Goal", "g-1"), second.head)
+
+    def test_processes_appending_to_one_stream_one_wins(self, store: Store) -> None:
+        self.require("supports_processes")
+        factory = self.process_store_factory(store)
+        first = batch("Goal", "g-1", 1)
+        commit(store, first)
+        tries = [first.then(2, "active", tag=f"process-{n}") for n in range(2)]
+        children: list[_Child] = []
+        try:
+            children = [_Child(factory, one, wait=True) for one in tries]
             for child in children:
-                assert child.stdout is not None
-                assert child.stdout.readline().strip() == b"loaded"
+                child.expect_line("loaded", self.deadlock_guard)
             for child in children:
-                assert child.stdin is not None
-                child.stdin.write(b"go\n")
-                child.stdin.close()
-            outcomes = [_finish(child) for child in children]
+                child.go()
+            outcomes = [child.outcome(self.deadlock_guard) for child in children]
         finally:
             for child in children:
-                _end(child)
-        assert sorted(out.decode().strip() for out in outcomes) == ["conflict", "won"]
-        self._check_one_approval(store, plan)
-
-    @staticmethod
-    def _check_one_approval(store: Store, plan: Plan) -> None:
-        now = stored(store, plan)
-        assert now is not None
-        assert str(now.state) == "approved"
-        assert [event.trigger for event in now.history].count("approve") == 1
-        logged = [entry.event.trigger for entry in audit_entries(store)]
-        assert logged.count("approve") == 1
-        assert perfcore(store).verify_audit_log().intact
-
-
-def _in_threads(count: int, command: Callable[[], object]) -> list[str]:
-    """Run ``command`` in ``count`` threads at once; "won" or the error's class name each."""
-    outcomes: list[str] = []
-    lock = threading.Lock()
-    start = threading.Barrier(count, timeout=DEADLOCK_GUARD)
-
-    def run() -> None:
-        start.wait()
-        try:
-            command()
-            outcome = "won"
-        except PerfcoreError as error:
-            outcome = type(error).__name__
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(DEADLOCK_GUARD)
-    assert len(outcomes) == count, "a thread did not finish"
-    return outcomes
-
-
-def _finish(child: Any) -> bytes:
-    """The rest of a child's output, once it has ended."""
-    output: bytes = child.stdout.read()
-    child.wait(DEADLOCK_GUARD)
-    return output
-
-
-def _end(child: Any) -> None:
-    """Stop a child that is still running, and close its pipes."""
-    if child.poll() is None:
-        child.kill()
-        child.wait()
-    for pipe in (child.stdin, child.stdout):
-        if pipe is not None and not pipe.closed:
-            pipe.close()
-
-
-def _start_approver(factory: Callable[[], Store], plan_id: str, actor: Actor) -> Any:
-    child = subprocess.Popen(
-        [sys.executable, "-c", _APPROVER_PROGRAM],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    assert child.stdin is not None
-    child.stdin.write(pickle.dumps((factory, plan_id, actor)))
-    child.stdin.flush()
-    return child
+                child.end()
+        assert sorted(outcomes) == ["conflict", "won"], outcomes
+        winner = tries[outcomes.index("won")]
+        assert_events(read(store, "Goal", "g-1"), appended([first, winner]))

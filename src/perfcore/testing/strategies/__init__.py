@@ -53,11 +53,13 @@ from perfcore.testing.strategies._common import (
 from perfcore.testing.strategies._registry import register_types
 from perfcore.testing.strategies.aggregates import aggregates, events
 from perfcore.testing.strategies.audit import (
-    audit_anchors,
-    audit_entries,
-    audit_logs,
+    audit_checkpoints,
     audit_reports,
     notifications,
+    recorded_events,
+    recorded_streams,
+    snapshots,
+    stream_heads,
 )
 from perfcore.testing.strategies.commands import (
     Command,
@@ -134,9 +136,7 @@ __all__ = [
     "aggregates",
     "approvers",
     "attainments",
-    "audit_anchors",
-    "audit_entries",
-    "audit_logs",
+    "audit_checkpoints",
     "audit_reports",
     "aware_datetimes",
     "blockers",
@@ -172,6 +172,10 @@ __all__ = [
     "lifecycles",
     "metric_values",
     "notifications",
+    "recorded_events",
+    "recorded_streams",
+    "snapshots",
+    "stream_heads",
     "objectives",
     "participant_lists",
     "participant_progress",

@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 from perfcore import cycle_status, evaluation, goal, job_description, plan
 from perfcore._aggregate import Aggregate
 from perfcore.actor import Actor
-from perfcore.audit import AuditAnchor, AuditReport
+from perfcore.audit import AuditCheckpoint, AuditReport
 from perfcore.events import Event
 from perfcore.lifecycle import Guard, Lifecycle, Step
 from perfcore.policy import EndorsementPolicy, EvaluationPolicy, Policy, ScoreWeights
-from perfcore.ports import AuditEntry, Notification
+from perfcore.ports import Notification, RecordedEvent, Snapshot, StreamHead
 from perfcore.records import Acknowledgement
 from perfcore.review_cycle import ReviewCycle
 from perfcore.rules import Rule
@@ -87,8 +87,10 @@ def strategies_by_type() -> dict[type[Any], st.SearchStrategy[Any]]:
         Step: lifecycle_.steps(),
         Guard: lifecycle_.guards(),
         # storage
-        AuditEntry: audit_.audit_entries(),
-        AuditAnchor: audit_.audit_anchors(),
+        RecordedEvent: audit_.recorded_events(),
+        StreamHead: audit_.stream_heads(),
+        Snapshot: audit_.snapshots(),
+        AuditCheckpoint: audit_.audit_checkpoints(),
         AuditReport: audit_.audit_reports(),
         Notification: audit_.notifications(),
     }

@@ -1,62 +1,123 @@
-"""Strategies for what storage records: audit entries, anchors and reports, and notifications.
+"""Strategies for what storage records: recorded events, stream heads, snapshots, audit reports
+and checkpoints, and notifications.
 
-Audit entries are chained from the histories of drawn aggregates by :func:`perfcore.audit.chain`,
-so that their hashes hold; reports are what :func:`perfcore.audit.verify_audit_log` says of such a
-log, whole or with its tail cut off.
+Recorded events are a drawn object's history encoded and chained by
+:func:`perfcore.recording.record`, so their hashes hold; reports are what
+:func:`perfcore.audit.verify_store` says of a store holding such a stream, intact or checked
+against a checkpoint that its log no longer reaches.
 """
 
 from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from perfcore.audit import AuditAnchor, AuditReport, chain, verify_audit_log
-from perfcore.ports import AuditEntry, Notification
+from perfcore._aggregate import Aggregate
+from perfcore.audit import AuditCheckpoint, AuditReport, verify_store
+from perfcore.ports import Notification, RecordedEvent, Snapshot, Store, StreamHead
+from perfcore.recording import record
+from perfcore.streams import Streams, head_of, snapshot_of
 from perfcore.testing.strategies._common import aware_datetimes, choice, distinct_people, ids
 from perfcore.testing.strategies.aggregates import aggregates
 
-__all__ = ["audit_anchors", "audit_entries", "audit_logs", "audit_reports", "notifications"]
+__all__ = [
+    "audit_checkpoints",
+    "audit_reports",
+    "notifications",
+    "recorded_events",
+    "recorded_streams",
+    "snapshots",
+    "stream_heads",
+]
 
 NOTIFICATION_KINDS = ("plan_attained", "feedback_requested", "review_due")
 
 
-def audit_logs() -> st.SearchStrategy[list[AuditEntry]]:
-    """A whole audit log: the chained entries of one drawn object's history.
+def recorded_streams() -> st.SearchStrategy[list[RecordedEvent]]:
+    """A whole stream as a store keeps it: a drawn object's history, recorded and chained.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
-    return aggregates().map(lambda obj: chain(obj.history, None))
+    return aggregates().map(lambda obj: record(obj.history, b""))
 
 
-def audit_entries() -> st.SearchStrategy[AuditEntry]:
-    """One entry of a drawn audit log.
+def recorded_events() -> st.SearchStrategy[RecordedEvent]:
+    """One event of a drawn stream.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
-    return audit_logs().flatmap(st.sampled_from)
+    return recorded_streams().flatmap(st.sampled_from)
 
 
-def audit_anchors() -> st.SearchStrategy[AuditAnchor]:
-    """What a log must hold, taken from a drawn object (:meth:`AuditAnchor.of`).
+def _head(obj: Aggregate) -> StreamHead:
+    return head_of(obj, record(obj.history, b"")[-1].hash)
 
-    .. versionadded:: 0.1.0
+
+def stream_heads() -> st.SearchStrategy[StreamHead]:
+    """The head of a drawn object's stream: its version, last hash, state and query columns.
+
+    .. versionadded:: 0.2.0
     """
-    return aggregates().map(lambda obj: AuditAnchor.of([obj]))
+    return aggregates().map(_head)
+
+
+def snapshots() -> st.SearchStrategy[Snapshot]:
+    """A snapshot of a drawn object.
+
+    .. versionadded:: 0.2.0
+    """
+    return aggregates().map(snapshot_of)
+
+
+def _store_holding(obj: Aggregate) -> Store:
+    from perfcore.adapters.memory import MemoryStore  # the strategies need no store otherwise
+
+    store = MemoryStore()
+    with store.unit_of_work() as uow:
+        Streams(uow).save(obj, loaded=None)
+        uow.commit()
+    return store
 
 
 @st.composite
 def _reports(draw: st.DrawFn) -> AuditReport:
     obj = draw(aggregates())
-    entries = chain(obj.history, None)
-    kept = choice(draw, range(len(entries), -1, -1), label="entries kept")
-    return verify_audit_log(entries[:kept], expected=AuditAnchor.of([obj]))
+    store = _store_holding(obj)
+    report = verify_store(store)
+    beyond = choice(draw, (0, 1, 3), label="events the checkpoint claims beyond the log")
+    if not beyond or report.checkpoint is None:
+        return report
+    checkpoint = report.checkpoint
+    claimed = AuditCheckpoint(
+        seal=checkpoint.seal,
+        seal_hash=checkpoint.seal_hash,
+        position=checkpoint.position + beyond,
+        count=checkpoint.count + beyond,
+    )
+    return verify_store(store, checkpoint=claimed)
 
 
 def audit_reports() -> st.SearchStrategy[AuditReport]:
-    """What verifying a drawn log says: intact, or (its tail cut off) truncated.
+    """What verifying a store holding a drawn object says: intact, or (checked against a
+    checkpoint its log no longer reaches) a cut-off tail.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 reports of :func:`perfcore.audit.verify_store`.
     """
     return _reports()
+
+
+def _checkpoint(obj: Aggregate) -> AuditCheckpoint:
+    checkpoint = verify_store(_store_holding(obj)).checkpoint
+    assert checkpoint is not None, "a store holding one intact stream verifies"
+    return checkpoint
+
+
+def audit_checkpoints() -> st.SearchStrategy[AuditCheckpoint]:
+    """What a verification of a store holding a drawn object says to keep outside it.
+
+    .. versionadded:: 0.2.0
+    """
+    return aggregates().map(_checkpoint)
 
 
 def notifications() -> st.SearchStrategy[Notification]:
