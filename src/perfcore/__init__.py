@@ -24,6 +24,7 @@ from perfcore.cycle_status import (
     Stage,
     StageProgress,
 )
+from perfcore.directory import Directory, MemoryDirectory, Person, Placement, Relations
 from perfcore.errors import (
     ConcurrencyError,
     Erased,
@@ -119,6 +120,7 @@ __all__ = [
     "CriterionSnapshot",
     "CycleStatus",
     "Direction",
+    "Directory",
     "Dispute",
     "EndorsementPolicy",
     "Evaluation",
@@ -147,6 +149,7 @@ __all__ = [
     "lifecycle_of",
     "LineageConflict",
     "NotFound",
+    "MemoryDirectory",
     "Notification",
     "Notifier",
     "Objective",
@@ -156,6 +159,8 @@ __all__ = [
     "Perfcore",
     "PerfcoreError",
     "PermissionDenied",
+    "Person",
+    "Placement",
     "Plan",
     "PlanKind",
     "PlanRef",
@@ -171,6 +176,7 @@ __all__ = [
     "ReviewerFeedback",
     "ReviewNote",
     "Role",
+    "Relations",
     "Rule",
     "ScoreWeights",
     "Stage",

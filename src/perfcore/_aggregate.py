@@ -170,6 +170,7 @@ class Aggregate:
             at=at,
             reason=reason,
             payload={"set": {name: to_json_data(getattr(draft, name)) for name in fields}},
+            grounds=_grounds(by),
         )
         object.__setattr__(draft, "_trail", _Trail(event, None))
         return draft
@@ -212,6 +213,7 @@ class Aggregate:
             at=at,
             reason=reason,
             payload=_payload(changed, change),
+            grounds=_grounds(by),
         )
         return changed._recorded(event)
 
@@ -346,6 +348,11 @@ def holding(obj: A, events: Iterable[Event]) -> A:
     copy = attrs.evolve(obj)
     object.__setattr__(copy, "_trail", trail)
     return copy
+
+
+def _grounds(actor: Actor) -> Mapping[str, Any]:
+    """What the directory said of the acting person, for the event to record."""
+    return {} if actor.relations is None else actor.relations.grounds()
 
 
 def _payload(changed: Aggregate, change: Changes) -> dict[str, Any]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import enum
+from typing import Any, Protocol
 
 import attrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from perfcore._validate import identifier, optional_text
+from perfcore._codec import converter
+from perfcore._validate import identifier, optional_identifier
 from perfcore.errors import ValidationError
 
-__all__ = ["Actor", "Role"]
+__all__ = ["Actor", "Relationships", "Role"]
 
 
 class Role(enum.StrEnum):
@@ -34,6 +37,23 @@ def _to_roles(value: object) -> frozenset[Role]:
         ) from None
 
 
+class Relationships(Protocol):
+    """What relationship rules may ask about the acting person on the command's day
+    (:class:`perfcore.directory.Relations` answers from a directory)."""
+
+    def manager_of(self, person_id: object) -> str | None:
+        """``person_id``'s manager that day."""
+        ...
+
+    def manages(self, person_id: object) -> bool:
+        """Whether the acting person is ``person_id``'s manager, or a manager above them."""
+        ...
+
+    def grounds(self) -> dict[str, Any]:
+        """The facts about the acting person that an event records, as JSON data."""
+        ...
+
+
 @attrs.frozen(kw_only=True)
 class Actor:
     """A person acting on perfcore's objects.
@@ -41,7 +61,11 @@ class Actor:
     Args:
         id: the person's id in the caller's HR system.
         roles: any of :class:`Role` (their names as strings are accepted).
-        department: the person's department, which matters for department approvers.
+        department: the person's department, which matters for department approvers: an id,
+            matched exactly against the department a plan's approver names.
+        relations: what the directory says of this person on the command's day (set by the
+            services from a :class:`~perfcore.directory.Directory`; ``None`` when the caller's
+            word is all there is). Relationship rules read it.
 
     >>> Actor(id="ana", roles={"manager"}).is_a(Role.MANAGER)
     True
@@ -49,8 +73,18 @@ class Actor:
 
     id: str = attrs.field(validator=identifier)
     roles: frozenset[Role] = attrs.field(default=frozenset({Role.EMPLOYEE}), converter=_to_roles)
-    department: str | None = attrs.field(default=None, validator=optional_text)
+    department: str | None = attrs.field(default=None, validator=optional_identifier)
+    relations: Relationships | None = attrs.field(default=None, eq=False, repr=False)
 
     def is_a(self, role: Role) -> bool:
         """Whether this person holds ``role``."""
         return role in self.roles
+
+
+# An actor's stable form is who they are, not the directory facts looked up for one command:
+# those are recorded in the event's grounds instead.
+_OMIT = override(omit=True)
+converter.register_unstructure_hook(
+    Actor, make_dict_unstructure_fn(Actor, converter, relations=_OMIT)
+)
+converter.register_structure_hook(Actor, make_dict_structure_fn(Actor, converter, relations=_OMIT))

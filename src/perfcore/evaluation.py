@@ -95,7 +95,7 @@ from perfcore.evaluation_records import (
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
 from perfcore.policy import DEFAULT_POLICY, Policy, ScoreWeights
 from perfcore.records import Acknowledgement
-from perfcore.rules import Rule, has_role, is_person, never
+from perfcore.rules import Rule, has_role, is_person, manager_in_directory, never
 from perfcore.scoring import Component, Divergence
 
 __all__ = [
@@ -935,6 +935,10 @@ _hr = has_role(Role.HR)
 _reviewer = Rule("a reviewer who was asked and has not answered yet", _is_pending_reviewer)
 #: The subject never runs their own evaluation, whatever roles they hold.
 _organiser = (_evaluator | _hr) & never(_subject)
+#: The evaluator is the subject's manager in the directory on the day, unless HR names a delegate.
+_managed_by_evaluator = manager_in_directory(
+    "subject_id", "evaluator_id", "naming the subject's manager in the directory as evaluator"
+)
 #: Calibration, waivers, finalising and disputes are a second opinion on the evaluator's work:
 #: never the subject's, never the evaluator's own, whatever roles they hold.
 _independent_hr = _hr & never(_subject) & never(_evaluator)
@@ -955,7 +959,7 @@ LIFECYCLE = Lifecycle(
     name="Evaluation",
     states=[state.value for state in EvaluationState],
     initial=EvaluationState.SCHEDULED.value,
-    create_rule=_organiser,
+    create_rule=_organiser & (_managed_by_evaluator | _hr),
     steps=[
         Step(
             trigger="open",

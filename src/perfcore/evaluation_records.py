@@ -22,8 +22,9 @@ from perfcore._validate import (
     non_negative,
     number,
     optional_number,
+    short_text,
+    short_texts,
     text,
-    texts,
     to_decimal,
     to_enum,
     to_tuple,
@@ -99,7 +100,7 @@ class RatingScale:
     min: int = attrs.field(default=1, validator=whole_number)
     max: int = attrs.field(default=5, validator=[whole_number, _above_min])
     labels: tuple[str, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=[texts, _one_label_per_point]
+        default=(), converter=to_tuple, validator=[short_texts, _one_label_per_point]
     )
 
     def contains(self, score: Decimal) -> bool:
@@ -124,7 +125,7 @@ class RatingScale:
 class CriterionSnapshot:
     """A criterion of the job description as it stood when the evaluation was created."""
 
-    name: str = attrs.field(validator=text)
+    name: str = attrs.field(validator=short_text)
     weight: Decimal = attrs.field(converter=to_decimal, validator=non_negative)
 
 
@@ -132,7 +133,7 @@ class CriterionSnapshot:
 class Rating:
     """A score on one criterion, with the evidence it rests on (required of the manager)."""
 
-    criterion: str = attrs.field(validator=text)
+    criterion: str = attrs.field(validator=short_text)
     score: Decimal = attrs.field(converter=to_decimal, validator=number)
     evidence: str = attrs.field(default="", validator=any_text)
 
@@ -179,7 +180,7 @@ class FeedbackWaiver:
 class CalibrationNote:
     """HR's note on one criterion: the adjusted score (``None`` keeps it), and why."""
 
-    criterion: str = attrs.field(validator=text)
+    criterion: str = attrs.field(validator=short_text)
     score: Decimal | None = attrs.field(converter=to_decimal, validator=optional_number)
     reason: str = attrs.field(validator=text)
     by: str = attrs.field(validator=identifier)

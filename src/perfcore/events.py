@@ -43,6 +43,9 @@ class Event:
         reason: why, in the actor's words (may be empty).
         payload: what changed, as JSON data: ``{"set": {field: value}}`` for fields given a new
             value and ``{"append": {field: [items]}}`` for items added to a list field.
+        grounds: the directory facts that authorised it, as JSON data (the acting person's
+            roles, department and manager on the day: see
+            :meth:`perfcore.directory.Relations.grounds`); empty when no directory was asked.
     """
 
     aggregate_type: str = attrs.field(validator=identifier)
@@ -55,6 +58,7 @@ class Event:
     at: dt.datetime = attrs.field(validator=aware_datetime)
     reason: str = attrs.field(default="", validator=any_text)
     payload: Mapping[str, Any] = attrs.field(factory=dict, validator=_payload, eq=True)
+    grounds: Mapping[str, Any] = attrs.field(factory=dict, validator=_payload)
 
     @property
     def changed_fields(self) -> frozenset[str]:

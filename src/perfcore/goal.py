@@ -29,6 +29,7 @@ import attrs
 
 from perfcore._aggregate import Aggregate, Changes, check_reason
 from perfcore._validate import (
+    any_short_text,
     any_text,
     check_date,
     date,
@@ -42,9 +43,10 @@ from perfcore._validate import (
     tuple_of,
 )
 from perfcore.actor import Actor, Role
+from perfcore.errors import ValidationError
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
 from perfcore.policy import Policy
-from perfcore.rules import has_role, is_person, never
+from perfcore.rules import Rule, has_role, in_line_of, is_person, manager_in_directory, never
 
 __all__ = ["CheckIn", "Direction", "Goal", "GoalState", "Standing"]
 
@@ -96,6 +98,12 @@ class CheckIn:
     note: str = attrs.field(default="", validator=any_text)
 
 
+def _not_the_owner(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    # Reads another field, so it runs on every change (it is not self-contained).
+    if value == instance.owner_id:
+        raise ValidationError(attribute.name, f"{value!r} cannot manage their own goal")
+
+
 def _latest(check_ins: tuple[CheckIn, ...], on: dt.date | None = None) -> CheckIn | None:
     """The check-in with the latest date (on or before ``on``); the later-recorded wins a tie."""
     latest: CheckIn | None = None
@@ -116,11 +124,11 @@ class Goal(Aggregate):
 
     state: GoalState = attrs.field(default=GoalState.DRAFT, converter=_goal_state)
     owner_id: str = attrs.field(validator=identifier)
-    manager_id: str = attrs.field(validator=identifier)
-    title: str = attrs.field(default="", validator=any_text)
+    manager_id: str = attrs.field(validator=[identifier, _not_the_owner])
+    title: str = attrs.field(default="", validator=any_short_text)
     description: str = attrs.field(default="", validator=any_text)
-    metric: str = attrs.field(default="", validator=any_text)
-    unit: str = attrs.field(default="", validator=any_text)
+    metric: str = attrs.field(default="", validator=any_short_text)
+    unit: str = attrs.field(default="", validator=any_short_text)
     baseline: Decimal = attrs.field(converter=to_decimal, validator=number)
     target: Decimal = attrs.field(converter=to_decimal, validator=number)
     direction: Direction = attrs.field(default=Direction.INCREASE, converter=_direction)
@@ -370,16 +378,25 @@ def _check_in_dated(_goal: Goal, command: Command) -> str | None:
 
 
 _owner = is_person("owner_id", "the owner")
-_manager = is_person("manager_id", "the owner's manager")
+_named = is_person("manager_id", "the owner's manager")
+_in_line = in_line_of("owner_id", "a manager of the owner in the directory")
+#: The goal's named manager, who must also manage the owner in the directory on the day.
+_manager = Rule(
+    "the owner's manager", lambda actor, goal: _named(actor, goal) and _in_line(actor, goal)
+)
 _hr = has_role(Role.HR)
 _oversight = (_manager | _hr) & never(_owner)
+#: Whoever drafts a goal names, as its manager, the owner's manager in the directory.
+_named_manager = manager_in_directory(
+    "owner_id", "manager_id", "naming the owner's manager in the directory as its manager"
+)
 _author = _owner | _manager | _hr
 
 LIFECYCLE = Lifecycle(
     name="Goal",
     states=[state.value for state in GoalState],
     initial=GoalState.DRAFT.value,
-    create_rule=_author,
+    create_rule=_author & _named_manager,
     steps=[
         Step(trigger="edit", sources=["draft"], dest="draft", who=_author),
         Step(

@@ -52,15 +52,17 @@ import attrs
 
 from perfcore._aggregate import Aggregate, Changes, check_actor, check_reason
 from perfcore._validate import (
+    any_short_text,
     any_text,
     aware_datetime,
+    check_number,
     identifier,
     ids,
     instance_of,
     non_negative,
     optional_identifier,
     positive_whole,
-    text,
+    short_text,
     texts,
     to_decimal,
     to_enum,
@@ -101,9 +103,7 @@ def _state(value: object) -> JobDescriptionState:
 def _to_level(value: object) -> object:
     """Keep text as it is; turn a number into its plain decimal text ("4", "3.5")."""
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        number = to_decimal(value)
-        if number.is_finite():
-            return format(number, "f")
+        return format(check_number("required_level", value), "f")
     return value
 
 
@@ -119,11 +119,11 @@ class Criterion:
         required_level: the level the role requires, as text; a number becomes its text.
     """
 
-    name: str = attrs.field(validator=text)
+    name: str = attrs.field(validator=short_text)
     weight: Decimal = attrs.field(converter=to_decimal, validator=non_negative)
     description: str = attrs.field(default="", validator=any_text)
     measured_by: str = attrs.field(default="", validator=any_text)
-    required_level: str = attrs.field(default="", converter=_to_level, validator=any_text)
+    required_level: str = attrs.field(default="", converter=_to_level, validator=any_short_text)
 
     @property
     def measurable(self) -> bool:
@@ -170,8 +170,8 @@ class JobDescription(Aggregate):
     """
 
     state: JobDescriptionState = attrs.field(default=JobDescriptionState.DRAFT, converter=_state)
-    title: str = attrs.field(validator=text)
-    department: str = attrs.field(validator=text)
+    title: str = attrs.field(validator=short_text)
+    department: str = attrs.field(validator=short_text)
     employee_id: str | None = attrs.field(default=None, validator=optional_identifier)
     author_id: str = attrs.field(validator=identifier)
     lineage_id: str = attrs.field(validator=identifier)
@@ -557,6 +557,26 @@ def _has_audience(jd: JobDescription, _command: Command) -> str | None:
     return None
 
 
+def _subject_asked(jd: JobDescription, command: Command) -> str | None:
+    if not _endorsement(command).subject_in_audience or jd.employee_id is None:
+        return None
+    if jd.employee_id not in jd.audience:
+        return f"the employee it describes, {jd.employee_id!r}, is not in its audience"
+    return None
+
+
+def _quorum_reachable(jd: JobDescription, command: Command) -> str | None:
+    required = _endorsement(command).min_responses
+    # The author's own view never counts, so only the rest of the audience can make the quorum.
+    answering = len(jd.audience - {jd.author_id})
+    if answering < required:
+        return (
+            f"only {answering} of the audience may answer, and endorsement needs {required}"
+            " responses: it could never be endorsed"
+        )
+    return None
+
+
 def _endorsement(command: Command) -> EndorsementPolicy:
     chosen: EndorsementPolicy | None = command.args.get("endorsement")
     return chosen if chosen is not None else command.policy.endorsement
@@ -604,6 +624,8 @@ LIFECYCLE = Lifecycle(
                 Guard("criteria measurable", _measurable),
                 Guard("weights sum to 100", _weights_total),
                 Guard("has audience", _has_audience),
+                Guard("subject in audience", _subject_asked),
+                Guard("quorum reachable", _quorum_reachable),
             ],
         ),
         Step(trigger="give_feedback", sources=["in_feedback"], dest="in_feedback", who=_audience),

@@ -42,6 +42,7 @@ from perfcore._validate import (
     optional_identifier,
     optional_instance_of,
     text,
+    text_length,
     to_enum,
     to_frozenset,
     to_tuple,
@@ -241,7 +242,9 @@ class Plan(Aggregate):
     support: tuple[Support, ...] = attrs.field(
         default=(), converter=to_tuple, validator=tuple_of(Support)
     )
-    review_schedule: str | None = attrs.field(default=None, validator=recurrence_rule)
+    review_schedule: str | None = attrs.field(
+        default=None, validator=[text_length, recurrence_rule]
+    )
     cycle_id: str | None = attrs.field(default=None, validator=optional_identifier)
     acknowledgement: Acknowledgement | None = attrs.field(
         default=None, validator=optional_instance_of(Acknowledgement)
@@ -618,7 +621,9 @@ _approver = Rule(
 _subject = Rule("the employee the plan is for (for a team plan, a team member)", _is_subject)
 _hr = has_role(Role.HR)
 _writer = _author | _hr
-_approval = _approver & never(_author)
+#: Whoever drafted the plan in perfcore, whatever author it names.
+_drafter = is_person("created_by", "whoever drafted it")
+_approval = _approver & never(_author) & never(_subject) & never(_drafter)
 _overseer = Rule("the plan's author, its approver or HR", _author | _approver | _hr)
 
 LIFECYCLE = Lifecycle(

@@ -62,12 +62,15 @@ class EndorsementPolicy:
     Args:
         min_responses: at least this many audience members answered.
         min_support: at least this share of the responses (0..1) supports it.
+        subject_in_audience: whether the employee a description is written for must be in its
+            audience (they are the first to be asked whether it describes their work).
     """
 
     min_responses: int = attrs.field(default=3, validator=_whole(0))
     min_support: Decimal = attrs.field(
         default=Decimal("0.6"), converter=to_decimal, validator=_share
     )
+    subject_in_audience: bool = True
 
 
 @attrs.frozen(kw_only=True)

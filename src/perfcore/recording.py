@@ -2,8 +2,9 @@
 
 An :class:`~perfcore.events.Event` becomes a :class:`~perfcore.ports.RecordedEvent` in two parts:
 
-- the **header**, JSON ``[trigger, from_state, to_state, actor_id, at]``: what was done, by whom
-  and when, kept for as long as the record is kept;
+- the **header**, JSON ``[trigger, from_state, to_state, actor_id, at]`` (and, when a directory
+  authorised it, the grounds: the acting person's roles, department and manager that day): what
+  was done, by whom, when and on what authority, kept for as long as the record is kept;
 - the **body**, a marker byte, 16 random bytes of salt and JSON ``[reason, payload]``: why and
   what changed, which is personal data and can be erased (:func:`~perfcore.ports.erased_body`
   keeps only its SHA-256, and the salt makes that digest useless for guessing what it was).
@@ -132,9 +133,10 @@ def encode(
         key: the audit key for HMAC-SHA256; ``None`` for SHA-256.
         salt: the body's salt; random unless given (tests give one to get the same bytes).
     """
-    header = _json(
-        [event.trigger, event.from_state, event.to_state, event.actor_id, event.at.isoformat()]
-    )
+    facts = [event.trigger, event.from_state, event.to_state, event.actor_id, event.at.isoformat()]
+    # The directory facts that authorised it, when there were any: part of the header, kept for
+    # as long as the record is kept.
+    header = _json([*facts, event.grounds] if event.grounds else facts)
     salt = os.urandom(_SALT_BYTES) if salt is None else salt
     if len(salt) != _SALT_BYTES:
         raise ValidationError("salt", f"must be {_SALT_BYTES} bytes")
@@ -210,7 +212,7 @@ def decode(recorded: RecordedEvent) -> Event:
     data: dict[str, Any] = {"header": header, "reason": reason, "payload": payload}
     data = _upcast(recorded.kind, recorded.schema, data, where)
     try:
-        trigger, from_state, to_state, actor_id, at = data["header"]
+        trigger, from_state, to_state, actor_id, at, *grounds = data["header"]
         return Event(
             aggregate_type=recorded.kind,
             aggregate_id=recorded.id,
@@ -222,6 +224,7 @@ def decode(recorded: RecordedEvent) -> Event:
             at=_moment(at),
             reason=data["reason"],
             payload=data["payload"],
+            grounds=grounds[0] if grounds else {},
         )
     except (ValueError, TypeError, KeyError, ValidationError) as bad:
         raise StorageError(f"the stored {where} is not a valid event: {bad}") from None

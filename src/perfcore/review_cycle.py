@@ -58,7 +58,15 @@ from typing import Any
 import attrs
 
 from perfcore._aggregate import Aggregate, Changes, check_reason
-from perfcore._validate import check_date, date, text, to_enum, to_tuple, tuple_of
+from perfcore._validate import (
+    check_date,
+    date,
+    short_text,
+    text_length,
+    to_enum,
+    to_tuple,
+    tuple_of,
+)
 from perfcore.actor import Actor, Role
 from perfcore.cycle_status import (
     Blocker,
@@ -131,13 +139,15 @@ class ReviewCycle(Aggregate):
     """
 
     state: ReviewCycleState = attrs.field(default=ReviewCycleState.PLANNED, converter=_cycle_state)
-    name: str = attrs.field(validator=text)
+    name: str = attrs.field(validator=short_text)
     participants: tuple[Participant, ...] = attrs.field(
         default=(), converter=to_tuple, validator=[tuple_of(Participant), _distinct_people]
     )
     period_start: dt.date = attrs.field(validator=date)
     period_end: dt.date = attrs.field(validator=[date, _not_before_start])
-    schedule: str | None = attrs.field(default=None, validator=recurrence_rule)
+    schedule: str | None = attrs.field(
+        default=None, validator=[text_length, recurrence_rule]
+    )
 
     # -- reading --------------------------------------------------------------------------------
 

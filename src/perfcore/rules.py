@@ -19,7 +19,17 @@ import attrs
 
 from perfcore.actor import Actor, Role
 
-__all__ = ["Rule", "anyone", "has_role", "is_member", "is_person", "never", "nobody"]
+__all__ = [
+    "Rule",
+    "anyone",
+    "has_role",
+    "in_line_of",
+    "is_member",
+    "is_person",
+    "manager_in_directory",
+    "never",
+    "nobody",
+]
 
 
 @attrs.frozen
@@ -64,6 +74,34 @@ def is_person(attribute: str, description: str) -> Rule:
 def is_member(attribute: str, description: str) -> Rule:
     """A person whose id is in the object's collection ``attribute`` (for example the audience)."""
     return Rule(description, lambda actor, aggregate: actor.id in getattr(aggregate, attribute))
+
+
+def in_line_of(attribute: str, description: str) -> Rule:
+    """A manager, in the directory on the command's day, of the person whose id is the
+    object's ``attribute`` (their manager or one above). An actor the services did not resolve
+    through a directory (``actor.relations`` is ``None``: the domain used alone) passes: there is
+    nothing to check the caller's word against."""
+
+    def check(actor: Actor, aggregate: Any) -> bool:
+        relations = actor.relations
+        return relations is None or relations.manages(getattr(aggregate, attribute))
+
+    return Rule(description, check)
+
+
+def manager_in_directory(person: str, manager: str, description: str) -> Rule:
+    """The object's ``manager`` attribute names the directory's manager, on the command's day,
+    of the person its ``person`` attribute names (a goal's ``manager_id`` is its owner's
+    manager). Passes without a directory, as :func:`in_line_of` does."""
+
+    def check(actor: Actor, aggregate: Any) -> bool:
+        relations = actor.relations
+        if relations is None:
+            return True
+        named: object = getattr(aggregate, manager)
+        return relations.manager_of(getattr(aggregate, person)) == named
+
+    return Rule(description, check)
 
 
 def never(rule: Rule) -> Rule:

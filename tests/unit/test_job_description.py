@@ -222,7 +222,7 @@ def test_only_the_audience_may_give_feedback(outsider: Actor) -> None:
 
 
 def test_the_author_may_not_support_their_own_description_even_in_the_audience() -> None:
-    jd = _in_feedback(audience={"mia", "ali"})
+    jd = _in_feedback(audience={"mia", "ali", "bo", "cy"})
     before = attrs.evolve(jd)
     with pytest.raises(PermissionDenied):
         jd.give_feedback(by=AUTHOR, at=AT, supports=True)
@@ -232,12 +232,28 @@ def test_the_author_may_not_support_their_own_description_even_in_the_audience()
 
 
 def test_an_integrator_may_let_the_author_give_feedback() -> None:
-    policy = Policy().with_rules(
+    policy = Policy(endorsement=EndorsementPolicy(min_responses=1)).with_rules(
         {("JobDescription", "give_feedback"): is_member("audience", "a member of the audience")}
     )
-    jd = _in_feedback(audience={"mia", "ali"})
+    jd = _draft(audience={"mia", "ali"}).open_feedback(by=AUTHOR, at=AT, policy=policy)
     jd = jd.give_feedback(by=AUTHOR, at=AT, supports=True, policy=policy)
     assert jd.responses_count == 1
+
+
+def test_feedback_cannot_open_without_the_employee_described() -> None:
+    """A description written for one employee goes to them first: without them in its
+    audience it cannot open for feedback (unless the policy says otherwise)."""
+    draft = _draft(employee_id="zoe")
+    why = _refused_by_guard(lambda: draft.open_feedback(by=AUTHOR, at=AT), "subject in audience")
+    assert why == "the employee it describes, 'zoe', is not in its audience"
+    lenient = Policy(endorsement=EndorsementPolicy(subject_in_audience=False))
+    assert draft.open_feedback(by=AUTHOR, at=AT, policy=lenient).state == "in_feedback"
+
+
+def test_feedback_cannot_open_when_the_audience_could_never_endorse() -> None:
+    draft = _draft(audience={"ali", "bo", "mia"})  # the author's view never counts
+    why = _refused_by_guard(lambda: draft.open_feedback(by=AUTHOR, at=AT), "quorum reachable")
+    assert why.startswith("only 2 of the audience may answer, and endorsement needs 3")
 
 
 # -- endorse ------------------------------------------------------------------------------------

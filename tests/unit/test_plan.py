@@ -384,8 +384,23 @@ def test_the_named_person_approves_and_nobody_else() -> None:
         assert isinstance(error, PermissionDenied)
         assert error.rule == (
             "the plan's approver (the named person, or an approver of the named department),"
-            " never the plan's author"
+            " never the plan's author, never the employee the plan is for (for a team plan, a"
+            " team member), never whoever drafted it"
         )
+
+
+def test_the_subject_named_approver_of_their_own_plan_may_not_approve_it() -> None:
+    """An employee named as approver of her own improvement plan cannot approve it."""
+    plan = submitted(approver=Approver.person("ana"))
+    error = assert_unchanged(plan, lambda p: p.approve(by=ANA, at=AT), PermissionDenied)
+    assert "never the employee the plan is for" in str(error)
+
+
+def test_whoever_drafted_a_plan_never_approves_it_whatever_author_it_names() -> None:
+    """HR drafts a plan naming someone else its author and itself its approver: refused."""
+    hr_drafted = draft(by=HANA, approver=Approver.person("hana")).submit(by=BEN, at=AT)
+    error = assert_unchanged(hr_drafted, lambda p: p.approve(by=HANA, at=AT), PermissionDenied)
+    assert "never whoever drafted it" in str(error)
 
 
 def test_an_approver_of_the_named_department_approves() -> None:

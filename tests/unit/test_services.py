@@ -826,12 +826,11 @@ def published_for(pc: Perfcore, employee: str) -> JobDescription:
     pc.job_descriptions.create(
         by=MIA, id=id, title="Support engineer", department="Support", employee_id=employee,
         responsibilities=["Answer tickets"], criteria=CRITERIA,
-        audience={member.id for member in AUDIENCE if member.id != employee} | {"dee"},
+        audience={member.id for member in AUDIENCE} | {"dee", employee},
     )  # fmt: skip
     pc.job_descriptions.open_feedback(id, by=MIA)
-    for member in (*AUDIENCE, Actor(id="dee")):
-        if member.id != employee:
-            pc.job_descriptions.give_feedback(id, by=member, supports=True)
+    for member in {*(a.id for a in AUDIENCE), "dee", employee}:
+        pc.job_descriptions.give_feedback(id, by=Actor(id=member), supports=True)
     pc.job_descriptions.endorse(id, by=MIA)
     return pc.job_descriptions.publish(id, by=MIA)
 

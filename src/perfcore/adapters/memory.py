@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any, Final, Self
 import attrs
 
 from perfcore._codec import canonical_json, from_json_data, to_json_data
+from perfcore._validate import check_store_limit, check_store_position
 from perfcore.errors import ConcurrencyError, NotFound, PerfcoreError, StorageError, ValidationError
 from perfcore.ports import (
     IDEMPOTENCY_KEY,
@@ -324,7 +325,7 @@ class _Events:
 
     def read(self, kind: str, id: str, *, after: int = 0) -> Iterator[RecordedEvent]:
         """The stream's events with versions greater than ``after``, in version order."""
-        return iter(self._uow._read(kind, id, after))
+        return iter(self._uow._read(kind, id, check_store_position("after", after)))
 
     def find(self, kind: str, column: str, value: IndexValue) -> list[StreamHead]:
         """The heads of ``kind`` whose ``column`` equals ``value`` exactly, ordered by id."""
@@ -334,11 +335,11 @@ class _Events:
         self, *, after: tuple[str, str] | None = None, limit: int = 1000
     ) -> list[StreamHead]:
         """Up to ``limit`` heads ordered by ``(kind, id)``, after ``after``."""
-        return self._uow._streams(after, limit)
+        return self._uow._streams(after, check_store_limit(limit))
 
     def scan(self, *, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         """Up to ``limit`` committed events with positions greater than ``after``, in order."""
-        return self._uow._scan(after, limit)
+        return self._uow._scan(check_store_position("after", after), check_store_limit(limit))
 
     def stable_position(self) -> int:
         """The highest committed position (0 when nothing is)."""
@@ -385,7 +386,7 @@ class _Seals:
 
     def read(self, *, after: int = 0) -> Iterator[Seal]:
         """The seals numbered after ``after``, in order."""
-        return iter(self._uow._read_seals(after))
+        return iter(self._uow._read_seals(check_store_position("after", after)))
 
 
 class _Outbox:
@@ -400,7 +401,7 @@ class _Outbox:
 
     def pending(self, limit: int = 100) -> list[Notification]:
         """Up to ``limit`` undelivered notifications, oldest first."""
-        return self._uow._pending(limit)
+        return self._uow._pending(check_store_limit(limit))
 
     def mark_delivered(self, notification_id: str, at: dt.datetime) -> None:
         """Record that a notification was handed over (a second mark changes nothing)."""

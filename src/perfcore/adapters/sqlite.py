@@ -85,7 +85,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
 
 from perfcore._codec import canonical_json, from_json_data, to_json_data
-from perfcore._validate import check_aware
+from perfcore._validate import check_aware, check_store_limit, check_store_position, shown
 from perfcore.adapters import _sqlite_legacy as legacy
 from perfcore.adapters import _sqlite_schema as schema
 from perfcore.adapters._sqlite_legacy import LegacyLogTampered
@@ -286,15 +286,14 @@ def translate(error: sqlite3.Error, path: str) -> SQLiteStoreError:
 
 def _whole(name: str, value: object, *, least: int = 0) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < least:
-        raise ValidationError(name, f"must be a whole number from {least}, not {value!r}")
+        raise ValidationError(name, f"must be a whole number from {least}, not {shown(value)}")
     return value
 
 
 def _limit(value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationError("limit", f"must be a whole number, not {value!r}")
-    # max: SQLite reads a negative LIMIT as no limit at all.
-    return max(value, 0)
+    # The same as every store: SQLite would read a negative LIMIT as no limit at all, and
+    # refuse one beyond its integers with an OverflowError.
+    return check_store_limit(value)
 
 
 def _name(field: str, value: object) -> str:
@@ -370,8 +369,13 @@ def _head(row: Sequence[Any]) -> StreamHead:
 
 def _event(kind: str, id: str, row: Sequence[Any]) -> RecordedEvent:
     version, schema_number, header, body, hash_, position = row
-    parts = (header, body, hash_)
-    if not all(isinstance(part, bytes) for part in parts) or not isinstance(schema_number, int):
+    # Plain type tests: this runs for every event a verification reads.
+    if not (
+        type(header) is bytes
+        and type(body) is bytes
+        and type(hash_) is bytes
+        and type(schema_number) is int
+    ):
         why = "its header, body or hash is not bytes, or its schema not a number"
         raise UnreadableRecord(f"{kind} {id!r} event {version}", why)
     return RecordedEvent(
@@ -488,7 +492,7 @@ class _Events:
     def read(self, kind: str, id: str, *, after: int = 0) -> Iterator[RecordedEvent]:
         """The stream's events with versions greater than ``after``, in version order, read
         page by page."""
-        return self._read(kind, id, _whole("after", after))
+        return self._read(kind, id, check_store_position("after", after))
 
     def _read(self, kind: str, id: str, after: int) -> Iterator[RecordedEvent]:
         rows = self._uow.read(schema.STREAM_KEY, (kind, id))
@@ -535,7 +539,7 @@ class _Events:
     def scan(self, *, after: int = 0, limit: int = 1000) -> Sequence[RecordedEvent]:
         """Up to ``limit`` committed events with positions greater than ``after``, in position
         order."""
-        params = (_whole("after", after), self._uow.committed_limit(), _limit(limit))
+        params = (check_store_position("after", after), self._uow.committed_limit(), _limit(limit))
         rows = self._uow.read(schema.SCAN_EVENTS, params)
         return [_event(row[0], row[1], row[2:]) for row in rows]
 
@@ -627,7 +631,7 @@ class _Seals:
 
     def read(self, *, after: int = 0) -> Iterator[Seal]:
         """The seals with numbers greater than ``after``, in order, page by page."""
-        return self._read(_whole("after", after))
+        return self._read(check_store_position("after", after))
 
     def _read(self, after: int) -> Iterator[Seal]:
         while True:

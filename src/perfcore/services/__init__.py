@@ -29,7 +29,10 @@ from typing import Any
 import attrs
 
 from perfcore import audit, erasure
+from perfcore._aggregate import check_actor
+from perfcore._validate import check_flag, check_id, check_instance, check_page, check_text
 from perfcore.actor import Actor
+from perfcore.directory import Directory
 from perfcore.errors import IdempotencyConflict, ValidationError
 from perfcore.events import Event
 from perfcore.policy import DEFAULT_POLICY, Policy
@@ -94,6 +97,13 @@ class Perfcore:
         notifier: hands notifications to people (:meth:`deliver_notifications`).
         audit_key: a secret for HMAC-SHA256 audit hashes, which someone who can rewrite the
             whole log but lacks the key cannot forge; ``None`` for plain SHA-256.
+        directory: the organisation (:class:`~perfcore.directory.Directory`): who each person is
+            on a command's day. With one, the acting person is whoever the directory says
+            (``by`` may be their id), a claimed role it does not give is refused, relationship
+            rules are checked against it (a goal's manager is the owner's manager there, an
+            evaluator the subject's), and each event records the facts that authorised it.
+            Without one, perfcore takes the caller's :class:`~perfcore.actor.Actor` at its word:
+            for tests and demos, never for a system people use.
         cache_size: how many objects this process keeps loaded between commands (each load
             still checks the stored stream has not moved since); 0 keeps none.
         seal_every: how many events this process commits between seals of the audit log.
@@ -108,6 +118,7 @@ class Perfcore:
         policy: Policy = DEFAULT_POLICY,
         notifier: Notifier | None = None,
         audit_key: bytes | None = None,
+        directory: Directory | None = None,
         cache_size: int = 10_000,
         seal_every: int = 1000,
     ) -> None:
@@ -123,6 +134,7 @@ class Perfcore:
             audit_key=audit_key,
             cache=ObjectCache(cache_size),
             seal_every=seal_every,
+            directory=directory,
         )
         self.goals = GoalService(self._runner)
         self.job_descriptions = JobDescriptionService(self._runner)
@@ -145,8 +157,10 @@ class Perfcore:
         the others still go.
 
         Raises:
-            ValidationError: no notifier was given.
+            ValidationError: no notifier was given, or ``limit`` is not a whole number from 1
+                to the limits' ``page`` (:mod:`perfcore.limits`).
         """
+        check_page("limit", limit)
         notifier = self.notifier
         if notifier is None:
             raise ValidationError("notifier", "Perfcore was made without a notifier")
@@ -176,6 +190,9 @@ class Perfcore:
         ``replay=False``), and the seals over the global order. A ``checkpoint`` (the
         :attr:`~perfcore.audit.AuditReport.checkpoint` of an earlier report, kept outside the
         database) must still hold. See :func:`perfcore.audit.verify_store`."""
+        if checkpoint is not None:
+            check_instance("checkpoint", checkpoint, audit.AuditCheckpoint)
+        check_flag("replay", replay)
         return audit.verify_store(
             self.store, key=self._runner.audit_key, checkpoint=checkpoint, replay=replay
         )
@@ -193,8 +210,9 @@ class Perfcore:
         Raises:
             NotFound: nothing of type ``kind`` is stored under ``id``.
         """
-        if kind not in REPOSITORIES:
+        if not isinstance(kind, str) or kind not in REPOSITORIES:
             raise ValidationError("kind", f"must be one of {', '.join(REPOSITORIES)}")
+        check_id("id", id)
 
         def work(repositories: Repositories) -> tuple[Event, ...]:
             repositories.of(kind).get(id)
@@ -212,8 +230,10 @@ class Perfcore:
             PermissionDenied: ``by`` may not erase personal data.
             ValidationError: the reason is blank.
         """
+        check_actor(by)
+        check_id("person_id", person_id)
         self.policy.authorize(by, "Person", None, "erase")
-        if not isinstance(reason, str) or not reason.strip():
+        if not check_text("reason", reason).strip():
             raise ValidationError("reason", "say why the data is erased (the request)")
         with self.store.unit_of_work() as uow:
             report = erasure.erase_person(
@@ -233,6 +253,8 @@ class Perfcore:
         """Everything stored about one person, as JSON data (a subject-access request): every
         object about them with its events, and every event they fired. Reads the whole log
         once. HR only (the policy's ``("Person", "export")`` rule)."""
+        check_actor(by)
+        check_id("person_id", person_id)
         self.policy.authorize(by, "Person", None, "export")
         with self.store.unit_of_work() as uow:
             return erasure.export_person(uow, person_id)

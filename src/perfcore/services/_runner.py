@@ -18,8 +18,11 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
-from perfcore._aggregate import Aggregate
+from perfcore._aggregate import Aggregate, check_actor
 from perfcore._codec import to_json_data
+from perfcore._validate import check_id, check_optional_id
+from perfcore.actor import Actor
+from perfcore.directory import Directory, resolve_actor
 from perfcore.errors import (
     ConcurrencyError,
     IdempotencyConflict,
@@ -113,24 +116,54 @@ class Session:
         policy: the policy in force.
     """
 
-    def __init__(self, uow: Repositories, at: dt.datetime, policy: Policy, ids: IdFactory) -> None:
+    def __init__(
+        self,
+        uow: Repositories,
+        at: dt.datetime,
+        policy: Policy,
+        ids: IdFactory,
+        directory: Directory | None = None,
+    ) -> None:
         self.uow = uow
         self.at = at
         self.policy = policy
         self._ids = ids
+        self._directory = directory
+        self._actors: dict[str, Actor] = {}
         self._objects: dict[tuple[str, str], _Loaded] = {}
         self._claims: list[tuple[_Claim, str, StreamHead | None]] = []
         #: Streams whose conflict does not mean that someone changed what this command changed.
         self.read_only: set[tuple[str, str]] = set()
+
+    def actor(self, by: Actor | str) -> Actor:
+        """The acting person as the directory has them on the command's day (with their
+        relations, which relationship rules read, and the grounds the event records); without a
+        directory, the caller's :class:`~perfcore.actor.Actor` as given.
+
+        Raises:
+            PermissionDenied: the directory does not know them that day, or they claim a role
+                or department it does not give them.
+            ValidationError: ``by`` is not an Actor (or, with a directory, an id).
+        """
+        if self._directory is None:
+            return check_actor(by)
+        key = by if isinstance(by, str) else getattr(by, "id", None)
+        known = self._actors.get(key) if isinstance(key, str) else None
+        if known is not None and (isinstance(by, str) or by.roles <= known.roles):
+            return known
+        found = resolve_actor(self._directory, by, self.at.date())
+        self._actors[found.id] = found
+        return found
 
     def load(self, kind: type[A], id: str) -> A:
         """The object as this command last left it, or as stored.
 
         Raises:
             NotFound: nothing of that type is stored under ``id``.
+            ValidationError: ``id`` is not an id.
         """
         name = lifecycle_of(kind).name
-        known = self._objects.get((name, id))
+        known = self._objects.get((name, check_id("id", id)))
         if known is not None:
             return cast(A, known.current)
         obj = cast(A, self.uow.streams.get(name, id))
@@ -140,7 +173,7 @@ class Session:
     def find(self, kind: type[A], id: str) -> A | None:
         """Like :meth:`load`, or ``None`` when nothing is stored under ``id``."""
         name = lifecycle_of(kind).name
-        if (name, id) in self._objects:
+        if (name, check_id("id", id)) in self._objects:
             return self.load(kind, id)
         found = cast("A | None", self.uow.streams.load(name, id))
         if found is not None:
@@ -229,6 +262,7 @@ class Runner:
     audit_key: bytes | None = None
     cache: ObjectCache = attrs.field(factory=ObjectCache)
     seal_every: int = 1000
+    directory: Directory | None = None
     _unsealed: list[int] = attrs.field(factory=lambda: [0], init=False)
 
     def run(
@@ -251,10 +285,7 @@ class Runner:
             ConcurrencyError: an object this command changed was saved by someone else first.
             PerfcoreError: whatever the domain command raised (nothing is written).
         """
-        if idempotency_key is not None and (
-            not isinstance(idempotency_key, str) or not idempotency_key.strip()
-        ):
-            raise ValidationError("idempotency_key", "must be non-blank text or None")
+        check_optional_id("idempotency_key", idempotency_key)
         digest = fingerprint(command, args) if idempotency_key is not None else ""
         attempt = 1
         while True:
@@ -295,7 +326,7 @@ class Runner:
                 found = uow.idempotency.get(key)
                 if found is not None:
                     return cast(A, _first_result(repositories, found, digest))
-            session = Session(repositories, self.clock.now(), self.policy, self.ids)
+            session = Session(repositories, self.clock.now(), self.policy, self.ids, self.directory)
             try:
                 result = work(session)
                 written = session.flush()

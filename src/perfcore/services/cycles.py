@@ -19,6 +19,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from perfcore._validate import check_date, check_id, check_sequence
 from perfcore.actor import Actor
 from perfcore.cycle_status import (
     CycleStatus,
@@ -34,7 +35,7 @@ from perfcore.goal import Goal
 from perfcore.job_description import JobDescription, JobDescriptionState
 from perfcore.plan import Plan, PlanKind
 from perfcore.repositories import Repositories
-from perfcore.review_cycle import ReviewCycle, ReviewCycleState
+from perfcore.review_cycle import _EDITABLE, ReviewCycle, ReviewCycleState
 from perfcore.services._as_of import as_of
 from perfcore.services._base import AggregateService
 from perfcore.services._runner import Session
@@ -111,6 +112,8 @@ class CycleService(AggregateService[ReviewCycle]):
     """Review cycles: plan, start, and advance through the stages to closed."""
 
     kind = ReviewCycle
+    id_argument = "cycle_id"
+    editable = _EDITABLE
 
     def create(
         self,
@@ -129,7 +132,7 @@ class CycleService(AggregateService[ReviewCycle]):
             "name": name,
             "period_start": period_start,
             "period_end": period_end,
-            "participants": tuple(participants),
+            "participants": check_sequence("participants", participants),
             "schedule": schedule,
         }
         return self._create(id=id, by=by, fields=fields, idempotency_key=idempotency_key)
@@ -137,8 +140,12 @@ class CycleService(AggregateService[ReviewCycle]):
     def edit(
         self, cycle_id: str, *, by: Actor, idempotency_key: str | None = None, **fields: Any
     ) -> ReviewCycle:
-        """Change a planned cycle (see :meth:`perfcore.review_cycle.ReviewCycle.edit`)."""
-        return self._fire(cycle_id, "edit", by=by, idempotency_key=idempotency_key, **fields)
+        """Change a planned cycle (see :meth:`perfcore.review_cycle.ReviewCycle.edit`).
+
+        Raises:
+            ValidationError: a name that is not an editable field, before anything else.
+        """
+        return self._edit(cycle_id, fields, by=by, idempotency_key=idempotency_key)
 
     def start(
         self, cycle_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
@@ -228,6 +235,8 @@ class CycleService(AggregateService[ReviewCycle]):
 
     def status(self, cycle_id: str, *, on: dt.date) -> CycleStatus:
         """The summary of the participants' work as stored, with goal standings on ``on``."""
+        check_id("cycle_id", cycle_id)
+        check_date("on", on)
 
         def work(uow: Repositories) -> CycleStatus:
             return cycle_status(uow, uow.cycles.get(cycle_id), on)
@@ -242,14 +251,19 @@ class CycleService(AggregateService[ReviewCycle]):
         reason: str,
         idempotency_key: str | None,
     ) -> ReviewCycle:
+        check_id("cycle_id", cycle_id)
+
         def work(session: Session) -> ReviewCycle:
+            actor = session.actor(by)
             cycle = session.load(ReviewCycle, cycle_id)
             fired = trigger if trigger is not None else NEXT.get(cycle.state, "close")
             options: dict[str, Any] = {"reason": reason}
             if fired in NEEDS_STATUS:
                 options["status"] = cycle_status(session.uow, cycle, session.at.date())
             command = getattr(cycle, fired)
-            advanced: ReviewCycle = command(by=by, at=session.at, policy=session.policy, **options)
+            advanced: ReviewCycle = command(
+                by=actor, at=session.at, policy=session.policy, **options
+            )
             return session.changed(advanced)
 
         args = {"cycle_id": cycle_id, "by": by, "reason": reason}

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from perfcore._validate import check_id, check_mapping, check_optional_id, check_sequence
 from perfcore.actor import Actor
 from perfcore.evaluation import Evaluation, Rating, RatingScale, Relationship, Score
 from perfcore.job_description import JobDescription
@@ -24,6 +25,7 @@ class EvaluationService(AggregateService[Evaluation]):
     finalize, acknowledge or dispute."""
 
     kind = Evaluation
+    id_argument = "evaluation_id"
 
     def create(
         self,
@@ -50,8 +52,15 @@ class EvaluationService(AggregateService[Evaluation]):
         Raises:
             NotFound: they are not given, and no such job description is stored.
         """
+        check_optional_id("id", id)
+        check_id("job_description_id", job_description_id)
+        if isinstance(criteria, Mapping):
+            criteria = check_mapping("criteria", criteria)
+        elif criteria is not None:
+            criteria = check_sequence("criteria", criteria)
 
         def work(session: Session) -> Evaluation:
+            actor = session.actor(by)
             number, snapshot = job_description_number, criteria
             if number is None or snapshot is None:
                 jd = session.load(JobDescription, job_description_id)
@@ -59,7 +68,7 @@ class EvaluationService(AggregateService[Evaluation]):
                 snapshot = jd.criteria if snapshot is None else snapshot
             new_id = id if id is not None else session.new_id("Evaluation")
             evaluation = Evaluation.create(
-                id=new_id, by=by, at=session.at, subject_id=subject_id,
+                id=new_id, by=actor, at=session.at, subject_id=subject_id,
                 evaluator_id=evaluator_id, job_description_id=job_description_id,
                 job_description_number=number, criteria=snapshot, period_start=period_start,
                 period_end=period_end, scale=scale, subject_is_manager=subject_is_manager,
@@ -102,7 +111,7 @@ class EvaluationService(AggregateService[Evaluation]):
             evaluation_id,
             "submit_self_review",
             by=by,
-            ratings=list(ratings),
+            ratings=check_sequence("ratings", ratings),
             idempotency_key=idempotency_key,
         )
 
@@ -147,7 +156,7 @@ class EvaluationService(AggregateService[Evaluation]):
             evaluation_id,
             "give_feedback",
             by=by,
-            scores=dict(scores),
+            scores=check_mapping("scores", scores),
             comment=comment,
             idempotency_key=idempotency_key,
         )
@@ -181,7 +190,7 @@ class EvaluationService(AggregateService[Evaluation]):
             evaluation_id,
             "submit_manager_review",
             by=by,
-            ratings=list(ratings),
+            ratings=check_sequence("ratings", ratings),
             idempotency_key=idempotency_key,
         )
 

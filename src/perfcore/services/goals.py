@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from perfcore.actor import Actor
-from perfcore.goal import Direction, Goal
+from perfcore.goal import _EDITABLE, Direction, Goal
 from perfcore.services._base import AggregateService
 
 __all__ = ["GoalService"]
@@ -35,6 +35,8 @@ class GoalService(AggregateService[Goal]):
     """Goals: draft, propose, approve, check in, achieve, miss, cancel."""
 
     kind = Goal
+    id_argument = "goal_id"
+    editable = _EDITABLE
 
     def create(
         self,
@@ -77,8 +79,12 @@ class GoalService(AggregateService[Goal]):
     def edit(
         self, goal_id: str, *, by: Actor, idempotency_key: str | None = None, **fields: Any
     ) -> Goal:
-        """Change a draft's fields (see :meth:`perfcore.goal.Goal.edit`)."""
-        return self._fire(goal_id, "edit", by=by, idempotency_key=idempotency_key, **fields)
+        """Change a draft's fields (see :meth:`perfcore.goal.Goal.edit`).
+
+        Raises:
+            ValidationError: a name that is not an editable field, before anything else.
+        """
+        return self._edit(goal_id, fields, by=by, idempotency_key=idempotency_key)
 
     def propose(self, goal_id: str, *, by: Actor, idempotency_key: str | None = None) -> Goal:
         """Put the draft to the manager."""

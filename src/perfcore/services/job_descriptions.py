@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from perfcore._validate import check_id, check_optional_id, check_sequence, check_set
 from perfcore.actor import Actor
 from perfcore.errors import GuardFailed
-from perfcore.job_description import Criterion, JobDescription, JobDescriptionState
+from perfcore.job_description import _EDITABLE, Criterion, JobDescription, JobDescriptionState
 from perfcore.services._base import AggregateService
 from perfcore.services._runner import Session
 
@@ -22,6 +23,8 @@ class JobDescriptionService(AggregateService[JobDescription]):
     """Job descriptions: draft, feedback, endorse, publish (superseding), retire."""
 
     kind = JobDescription
+    id_argument = "jd_id"
+    editable = _EDITABLE
 
     def create(
         self,
@@ -39,6 +42,11 @@ class JobDescriptionService(AggregateService[JobDescription]):
         idempotency_key: str | None = None,
     ) -> JobDescription:
         """Draft number 1 of a new lineage (see :meth:`JobDescription.create`)."""
+        check_optional_id("id", id)
+        # Checked once, here: a bare string is refused, not split into its characters.
+        responsibilities = check_sequence("responsibilities", responsibilities)
+        criteria = check_sequence("criteria", criteria)
+        audience = check_set("audience", audience)
         fields = {
             "title": title,
             "department": department,
@@ -51,14 +59,15 @@ class JobDescriptionService(AggregateService[JobDescription]):
         }
 
         def work(session: Session) -> JobDescription:
+            actor = session.actor(by)
             new_id = id if id is not None else session.new_id("JobDescription")
             jd = JobDescription.create(
-                id=new_id, by=by, at=session.at, policy=session.policy,
+                id=new_id, by=actor, at=session.at, policy=session.policy,
                 title=title, department=department, employee_id=employee_id,
                 author_id=author_id, responsibilities=tuple(responsibilities),
                 criteria=tuple(criteria), audience=frozenset(audience), reason=reason,
             )  # fmt: skip
-            _claim_number(session, jd, by)
+            _claim_number(session, jd, actor)
             return session.changed(jd)
 
         args = {"id": id, "by": by, **fields}
@@ -80,14 +89,17 @@ class JobDescriptionService(AggregateService[JobDescription]):
             GuardFailed: ``jd_id`` is not the newest number of its lineage (a later one exists:
                 draft from that one).
         """
+        check_id("jd_id", jd_id)
+        check_optional_id("id", id)
 
         def work(session: Session) -> JobDescription:
+            actor = session.actor(by)
             source = session.load(JobDescription, jd_id)
-            session.claim(LINEAGE, source.lineage_id, "draft", by.id, number=source.number + 1)
+            session.claim(LINEAGE, source.lineage_id, "draft", actor.id, number=source.number + 1)
             _check_newest(session, source, "new_version")
             new_id = id if id is not None else session.new_id("JobDescription")
             draft = source.new_version(
-                id=new_id, by=by, at=session.at, author_id=author_id, reason=reason,
+                id=new_id, by=actor, at=session.at, author_id=author_id, reason=reason,
                 policy=session.policy,
             )  # fmt: skip
             return session.changed(draft)
@@ -98,8 +110,12 @@ class JobDescriptionService(AggregateService[JobDescription]):
     def edit(
         self, jd_id: str, *, by: Actor, idempotency_key: str | None = None, **fields: Any
     ) -> JobDescription:
-        """Change a draft's content (see :meth:`JobDescription.edit`)."""
-        return self._fire(jd_id, "edit", by=by, idempotency_key=idempotency_key, **fields)
+        """Change a draft's content (see :meth:`JobDescription.edit`).
+
+        Raises:
+            ValidationError: a name that is not an editable field, before anything else.
+        """
+        return self._edit(jd_id, fields, by=by, idempotency_key=idempotency_key)
 
     def open_feedback(
         self, jd_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
@@ -150,17 +166,19 @@ class JobDescriptionService(AggregateService[JobDescription]):
             GuardFailed: a later number of the lineage is published already.
             PermissionDenied: ``by`` may not publish this one, or supersede the other.
         """
+        check_id("jd_id", jd_id)
 
         def work(session: Session) -> JobDescription:
+            actor = session.actor(by)
             jd = session.load(JobDescription, jd_id)
-            session.claim(LINEAGE, jd.lineage_id, "publish", by.id, number=jd.number)
-            published = jd.publish(by=by, at=session.at, reason=reason, policy=session.policy)
+            session.claim(LINEAGE, jd.lineage_id, "publish", actor.id, number=jd.number)
+            published = jd.publish(by=actor, at=session.at, reason=reason, policy=session.policy)
             _check_newest(session, jd, "publish", published_only=True)
             session.changed(published)
             for old in _published(session, jd):
                 why = f"superseded by number {jd.number} ({jd.id})"
                 session.changed(
-                    old.supersede(by=by, at=session.at, reason=why, policy=session.policy)
+                    old.supersede(by=actor, at=session.at, reason=why, policy=session.policy)
                 )
             return published
 

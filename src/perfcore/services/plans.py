@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 
+from perfcore._validate import check_id, check_sequence, check_set
 from perfcore.actor import Actor
 from perfcore.goal import Goal, GoalState
-from perfcore.plan import Approver, Objective, Plan, PlanKind, Support
+from perfcore.plan import _EDITABLE, Approver, Objective, Plan, PlanKind, Support
 from perfcore.services._base import AggregateService
 from perfcore.services._runner import Session
 
@@ -22,6 +23,8 @@ class PlanService(AggregateService[Plan]):
     """Plans: draft, submit, approve, acknowledge, review, attain, close, cancel."""
 
     kind = Plan
+    id_argument = "plan_id"
+    editable = _EDITABLE
 
     def create(
         self,
@@ -48,10 +51,10 @@ class PlanService(AggregateService[Plan]):
             "author_id": author_id,
             "start": start,
             "end": end,
-            "team_member_ids": frozenset(team_member_ids),
+            "team_member_ids": check_set("team_member_ids", team_member_ids),
             "approver": approver,
-            "objectives": tuple(objectives),
-            "support": tuple(support),
+            "objectives": check_sequence("objectives", objectives),
+            "support": check_sequence("support", support),
             "review_schedule": review_schedule,
             "cycle_id": cycle_id,
         }
@@ -60,8 +63,12 @@ class PlanService(AggregateService[Plan]):
     def edit(
         self, plan_id: str, *, by: Actor, idempotency_key: str | None = None, **fields: object
     ) -> Plan:
-        """Change a draft (see :meth:`perfcore.plan.Plan.edit`)."""
-        return self._fire(plan_id, "edit", by=by, idempotency_key=idempotency_key, **fields)
+        """Change a draft (see :meth:`perfcore.plan.Plan.edit`).
+
+        Raises:
+            ValidationError: a name that is not an editable field, before anything else.
+        """
+        return self._edit(plan_id, fields, by=by, idempotency_key=idempotency_key)
 
     def submit(self, plan_id: str, *, by: Actor, idempotency_key: str | None = None) -> Plan:
         """Put the draft to its approver."""
@@ -123,15 +130,19 @@ class PlanService(AggregateService[Plan]):
         Raises:
             GuardFailed: a goal is not achieved, or is not stored.
         """
+        check_id("plan_id", plan_id)
 
         def work(session: Session) -> Plan:
+            actor = session.actor(by)
             plan = session.load(Plan, plan_id)
             states: dict[str, GoalState] = {}
             for goal_id in plan.goal_ids:
                 goal = session.find(Goal, goal_id)
                 if goal is not None:
                     states[goal_id] = goal.state
-            attained = plan.attain(by=by, at=session.at, goal_states=states, policy=session.policy)
+            attained = plan.attain(
+                by=actor, at=session.at, goal_states=states, policy=session.policy
+            )
             return session.changed(attained)
 
         return self._run("attain", {"plan_id": plan_id, "by": by}, work, idempotency_key)

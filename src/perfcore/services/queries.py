@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import attrs
 
-from perfcore._validate import check_date
+from perfcore._validate import check_date, check_flag, check_id, check_optional_id
 from perfcore.cycle_status import ProgressReport
 from perfcore.errors import ValidationError
 from perfcore.goal import Goal, Standing
@@ -77,6 +77,7 @@ class Queries:
     def team_goals(self, manager_id: str, *, on: dt.date) -> list[GoalStatus]:
         """Every goal ``manager_id`` oversees that existed on day ``on``, with its progress and
         standing then; ordered by owner, then goal id."""
+        check_id("manager_id", manager_id)
         day = check_date("on", on)
 
         def work(uow: Repositories) -> list[GoalStatus]:
@@ -113,6 +114,8 @@ class Queries:
                 started: they are still due.
         """
         first, last = check_date("start", start), check_date("end", end)
+        check_optional_id("author_id", author_id)
+        check_flag("include_overdue", include_overdue)
         if last < first:
             raise ValidationError("end", f"{last} comes before the start {first}")
 
@@ -132,6 +135,7 @@ class Queries:
         """Where every stage and every participant of a cycle stands on day ``on``: what is
         done, who holds each stage up and why, who is meeting their goals (see
         :meth:`perfcore.review_cycle.ReviewCycle.progress`)."""
+        check_id("cycle_id", cycle_id)
         day = check_date("on", on)
 
         def work(uow: Repositories) -> ProgressReport:

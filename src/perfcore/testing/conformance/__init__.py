@@ -41,11 +41,15 @@ project's plans use. The suite judges a store through :mod:`perfcore.ports` only
   store side by side.
 
 Pick mixins one by one to run part of the suite while an adapter is being written.
+
+:class:`DirectoryContract` certifies a :class:`~perfcore.directory.Directory` (the organisation
+by date) the same way, apart from the store.
 """
 
 from __future__ import annotations
 
 from perfcore.testing.conformance.concurrency import ConcurrencyContract
+from perfcore.testing.conformance.directory import DirectoryContract
 from perfcore.testing.conformance.erasure import ErasureContract
 from perfcore.testing.conformance.errors import ErrorsContract
 from perfcore.testing.conformance.events import EventsContract
@@ -62,6 +66,7 @@ from perfcore.testing.conformance.workflow import WorkflowContract
 
 __all__ = [
     "ConcurrencyContract",
+    "DirectoryContract",
     "ErasureContract",
     "ErrorsContract",
     "EventsContract",

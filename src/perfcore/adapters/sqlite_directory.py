@@ -1,0 +1,155 @@
+"""The directory kept in a SQLite file, beside (or apart from) the store's own tables.
+
+For an organisation that keeps its reporting lines in perfcore rather than answering from its HR
+system: :class:`SQLiteDirectory` implements :class:`perfcore.directory.Directory` over one table of
+placements, each in force from its day until the next.
+
+>>> import datetime as dt
+>>> directory = SQLiteDirectory(":memory:")
+>>> directory.place("ben", on=dt.date(2020, 1, 1), roles={"manager"})
+>>> directory.place("ana", on=dt.date(2020, 1, 1), manager_id="ben")
+>>> directory.person("ana", dt.date(2026, 1, 1)).manager_id
+'ben'
+>>> directory.reports("ben", dt.date(2026, 1, 1))
+('ana',)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final
+
+from perfcore._validate import check_date
+from perfcore.actor import Role
+from perfcore.adapters.sqlite import translate
+from perfcore.directory import Person, Placement
+from perfcore.errors import ValidationError
+
+__all__ = ["SQLiteDirectory"]
+
+_SCHEMA: Final = (
+    """CREATE TABLE IF NOT EXISTS directory_placements (
+        person TEXT NOT NULL,
+        effective TEXT NOT NULL,
+        present INTEGER NOT NULL CHECK (present IN (0, 1)),
+        manager TEXT,
+        department TEXT,
+        roles TEXT NOT NULL,
+        PRIMARY KEY (person, effective)
+    )""",
+    "CREATE INDEX IF NOT EXISTS directory_by_manager ON directory_placements (manager, person)",
+)
+_AT: Final = (
+    "SELECT present, manager, department, roles FROM directory_placements"
+    " WHERE person = ? AND effective <= ? ORDER BY effective DESC LIMIT 1"
+)
+_EVER_UNDER: Final = "SELECT DISTINCT person FROM directory_placements WHERE manager = ?"
+_INSERT: Final = (
+    "INSERT INTO directory_placements (person, effective, present, manager, department, roles)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_ALL: Final = (
+    "SELECT person, effective, present, manager, department, roles FROM directory_placements"
+    " ORDER BY person, effective"
+)
+
+
+class SQLiteDirectory:
+    """A directory in a SQLite file (``":memory:"`` for a private one).
+
+    Implements :class:`perfcore.directory.Directory`; one connection, shared by threads under
+    a lock (the directory is read far more than written, and each read is one indexed row).
+    """
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        self._lock = threading.Lock()
+        try:
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            for statement in _SCHEMA:
+                self._conn.execute(statement)
+        except sqlite3.Error as error:
+            raise translate(error, self.path) from error
+
+    def place(
+        self,
+        person_id: str,
+        *,
+        on: dt.date,
+        manager_id: str | None = None,
+        department: str | None = None,
+        roles: Iterable[Role | str] = (Role.EMPLOYEE,),
+    ) -> None:
+        """Record who ``person_id`` is from day ``on`` (hired, moved, promoted)."""
+        person = Person(
+            id=person_id, manager_id=manager_id, department=department, roles=frozenset(roles)
+        )
+        roles_text = json.dumps(sorted(role.value for role in person.roles))
+        self._insert(person_id, on, (1, manager_id, department, roles_text))
+
+    def leave(self, person_id: str, *, on: dt.date) -> None:
+        """Record that ``person_id`` leaves the organisation on day ``on``."""
+        self._insert(person_id, on, (0, None, None, "[]"))
+
+    def _insert(self, person_id: str, on: dt.date, values: tuple[object, ...]) -> None:
+        day = check_date("on", on).isoformat()
+        try:
+            with self._lock:
+                self._conn.execute(_INSERT, (person_id, day, *values))
+        except sqlite3.IntegrityError:
+            raise ValidationError("on", f"{person_id!r} has a placement on {day}") from None
+        except sqlite3.Error as error:
+            raise translate(error, self.path) from error
+
+    def person(self, id: str, on: dt.date) -> Person | None:
+        """Who ``id`` is on day ``on``, or ``None``."""
+        try:
+            with self._lock:
+                row = self._conn.execute(_AT, (id, on.isoformat())).fetchone()
+        except sqlite3.Error as error:
+            raise translate(error, self.path) from error
+        if row is None or not row[0]:
+            return None
+        _present, manager, department, roles = row
+        return Person(id=id, manager_id=manager, department=department, roles=json.loads(roles))
+
+    def reports(self, manager_id: str, on: dt.date) -> tuple[str, ...]:
+        """Who reports directly to ``manager_id`` on day ``on``, sorted."""
+        try:
+            with self._lock:
+                candidates = [row[0] for row in self._conn.execute(_EVER_UNDER, (manager_id,))]
+        except sqlite3.Error as error:
+            raise translate(error, self.path) from error
+        found = []
+        for candidate in sorted(candidates):
+            person = self.person(candidate, on)
+            if person is not None and person.manager_id == manager_id:
+                found.append(candidate)
+        return tuple(found)
+
+    def placements(self) -> list[Placement]:
+        """Every placement, by person, then date."""
+        with self._lock:
+            rows = self._conn.execute(_ALL).fetchall()
+        return [
+            Placement(
+                effective=dt.date.fromisoformat(effective),
+                person_id=person,
+                person=Person(
+                    id=person, manager_id=manager, department=department, roles=json.loads(roles)
+                )
+                if present
+                else None,
+            )
+            for person, effective, present, manager, department, roles in rows
+        ]
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
