@@ -9,8 +9,8 @@ This is the shared logic every store gets for free: an adapter only keeps bytes 
 - **Saving** appends the object's new events, chained after the stream's head, with the version
   it was loaded at; the head carries the new state and query columns.
 - **Snapshots** are taken when a stream crosses a threshold that grows with its length (every
-  ``snapshot_every`` events at first, then every quarter of its length), so that writing them
-  costs a constant share of each command and a cold load replays at most a quarter of the
+  ``snapshot_every`` events at first, then every half of its length), so that writing them
+  costs a small constant share of each command and a cold load replays at most a third of the
   history.
 
 >>> from perfcore.adapters.memory import MemoryStore
@@ -155,13 +155,13 @@ def restore(snapshot: Snapshot) -> Aggregate:
 def snapshot_due(before: int, after: int, every: int = SNAPSHOT_EVERY) -> bool:
     """Whether a stream going from version ``before`` to ``after`` crosses a snapshot threshold.
 
-    The thresholds are ``every``, then each one plus the larger of ``every`` and a quarter of
-    it: snapshots of a long stream grow with it, so they are taken less often, and writing them
-    stays a constant share of each command.
+    The thresholds are ``every``, then each one plus the larger of ``every`` and half of it:
+    snapshots of a long stream grow with it, so they are taken less often, and writing them stays
+    a small constant share of each command (a cold load replays at most a third of the stream).
     """
     threshold = every
     while threshold <= before:
-        threshold += max(every, threshold // 4)
+        threshold += max(every, threshold // 2)
     return threshold <= after
 
 
