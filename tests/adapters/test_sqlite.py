@@ -493,7 +493,7 @@ def test_every_statement_the_services_run_is_served_by_an_index(
     # The statements behind find, head and read were among them.
     for statement in (
         schema.SELECT_HEAD,
-        schema.READ_EVENTS,
+        schema.READ_STREAM,
         schema.SELECT_HEADS_BY["state"],
         schema.SELECT_HEADS_BY["manager"],
         schema.SELECT_HEADS_BY["lineage"],

@@ -60,6 +60,7 @@ __all__ = [
     "OUTBOX_PENDING",
     "OUTBOX_PUT",
     "READ_EVENTS",
+    "READ_STREAM",
     "SCAN_EVENTS",
     "SCHEMA_VERSION",
     "SEAL_INSERT",
@@ -442,6 +443,12 @@ INSERT_EVENT: Final = (
 READ_EVENTS: Final = (
     "SELECT version, schema, header, body, hash, position FROM events"
     " WHERE stream = ? AND version > ? ORDER BY version LIMIT ?"
+)
+#: A stream's first page found by its kind and id, in one statement (most streams fit in one).
+READ_STREAM: Final = (
+    "SELECT e.version, e.schema, e.header, e.body, e.hash, e.position, e.stream"
+    " FROM streams AS s JOIN events AS e ON e.stream = s.key"
+    " WHERE s.kind = ? AND s.id = ? AND e.version > ? ORDER BY e.version LIMIT ?"
 )
 # CROSS JOIN: SQLite keeps events as the outer loop, walking the rowid range in order.
 SCAN_EVENTS: Final = (

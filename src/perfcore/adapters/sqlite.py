@@ -495,17 +495,17 @@ class _Events:
         return self._read(kind, id, check_store_position("after", after))
 
     def _read(self, kind: str, id: str, after: int) -> Iterator[RecordedEvent]:
-        rows = self._uow.read(schema.STREAM_KEY, (kind, id))
-        if not rows:
+        page = self._uow.read(schema.READ_STREAM, (kind, id, after, _PAGE))
+        if not page:
             return
-        stream = rows[0][0]
+        stream = page[0][6]
         while True:
-            page = self._uow.read(schema.READ_EVENTS, (stream, after, _PAGE))
             for row in page:
-                yield _event(kind, id, row)
+                yield _event(kind, id, row[:6])
             if len(page) < _PAGE:
                 return
             after = page[-1][0]
+            page = self._uow.read(schema.READ_EVENTS, (stream, after, _PAGE))
 
     def find(self, kind: str, column: str, value: IndexValue) -> Sequence[StreamHead]:
         """The heads of ``kind`` whose ``column`` equals ``value`` exactly, ordered by id
