@@ -192,7 +192,16 @@ class PermissionDenied(PerfcoreError):
 
 
 class StorageError(PerfcoreError):
-    """A store could not do what was asked; the message says what and, where known, why."""
+    """A store could not do what was asked; the message says what and, where known, why.
+
+    Attributes:
+        retryable: whether running the command again, in a new unit of work, is safe and may
+            succeed (a serialization failure, a connection lost before anything was sent); an
+            adapter sets it on its own errors. The services run such a command again, a few
+            times.
+    """
+
+    retryable: bool = False
 
 
 class NotFound(StorageError, LookupError):

@@ -23,8 +23,11 @@ The contract every adapter keeps:
   :meth:`EventStore.expect` made in a unit of work holds at its commit, or the commit fails.
 - **A unit of work that has only read takes no lock** that a writer would wait for, so queries
   never hold up commands (SQLite: no ``BEGIN IMMEDIATE`` before the first write).
-- **One global order.** Each appended event gets a ``position`` at commit, greater than every
-  position committed before it. Positions may have gaps (a rolled-back write), never repeats.
+- **One global order.** Each appended event gets a ``position``, unique and never reused.
+  Positions may have gaps (a rolled-back write). As :meth:`EventStore.scan` shows them, up to
+  :meth:`EventStore.stable_position`, no event ever appears below a position already shown: a
+  store whose writers commit out of position order (PostgreSQL's sequences) holds the stable
+  position back until the earlier writers end.
 - **perfcore's errors only.** Driver errors are translated into
   :class:`~perfcore.errors.StorageError` subclasses.
 """

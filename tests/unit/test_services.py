@@ -18,6 +18,7 @@ from perfcore import (
     NotFound,
     PermissionDenied,
     Standing,
+    StorageError,
     TransitionNotAllowed,
     ValidationError,
 )
@@ -659,6 +660,47 @@ def test_a_lost_race_on_an_object_only_read_is_run_again(store: MemoryStore) -> 
     again = Perfcore(racy, clock=ManualClock())  # type: ignore[arg-type]
     assert str(again.plans.attain("p-1", by=BEN).state) == "attained"
     assert racy.conflicts == 1
+
+
+class _FailsOnce:
+    """A store whose first commit fails with a storage error the store says is safe to retry
+    (a serialization failure, say), or not."""
+
+    def __init__(self, inner: Store, retryable: bool) -> None:
+        self.inner, self.retryable, self.failures = inner, retryable, 0
+
+    def unit_of_work(self) -> Any:
+        uow = self.inner.unit_of_work()
+        store = self
+        real_commit = uow.commit
+
+        def commit() -> None:
+            if store.failures == 0:
+                store.failures += 1
+                failure = StorageError("could not serialize access")
+                failure.retryable = store.retryable
+                raise failure
+            real_commit()
+
+        uow.commit = commit  # type: ignore[method-assign]
+        return uow
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_failure_the_store_calls_retryable_is_run_again(store: MemoryStore) -> None:
+    flaky = _FailsOnce(store, retryable=True)
+    created = goal(Perfcore(flaky, clock=ManualClock()))  # type: ignore[arg-type]
+    assert flaky.failures == 1
+    assert Perfcore(store).goals.get("g-1") == created
+
+
+def test_any_other_storage_failure_is_not(store: MemoryStore) -> None:
+    flaky = _FailsOnce(store, retryable=False)
+    with pytest.raises(StorageError):
+        goal(Perfcore(flaky, clock=ManualClock()))  # type: ignore[arg-type]
+    assert Perfcore(store).goals.find("g-1") is None
 
 
 def test_a_lost_race_on_an_object_is_not_run_again(store: MemoryStore) -> None:

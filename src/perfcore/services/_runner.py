@@ -27,6 +27,7 @@ from perfcore.errors import (
     ConcurrencyError,
     IdempotencyConflict,
     PerfcoreError,
+    StorageError,
     ValidationError,
 )
 from perfcore.events import Event
@@ -300,6 +301,9 @@ class Runner:
                     first = self._first_result(idempotency_key, digest)
                     if first is not None:
                         return cast(A, first)
+                if isinstance(error, StorageError) and error.retryable and attempt < ATTEMPTS:
+                    attempt += 1  # the store says nothing was written and trying again is safe
+                    continue
                 if not isinstance(error, ConcurrencyError):
                     raise
                 conflict = (error.aggregate_type, error.aggregate_id)
