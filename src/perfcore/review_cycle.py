@@ -145,9 +145,7 @@ class ReviewCycle(Aggregate):
     )
     period_start: dt.date = attrs.field(validator=date)
     period_end: dt.date = attrs.field(validator=[date, _not_before_start])
-    schedule: str | None = attrs.field(
-        default=None, validator=[text_length, recurrence_rule]
-    )
+    schedule: str | None = attrs.field(default=None, validator=[text_length, recurrence_rule])
 
     # -- reading --------------------------------------------------------------------------------
 
