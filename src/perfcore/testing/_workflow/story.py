@@ -74,7 +74,7 @@ def _job_description(people: Mapping[str, Actor]) -> list[Call]:
             employee_id="ana",
             responsibilities=("Answer tickets",),
             criteria=CRITERIA,
-            audience=frozenset({"bo", "cy", "dan"}),
+            audience=frozenset({"ana", "bo", "cy", "dan"}),
         ),
         *_endorsed(JD, people),
     ]
