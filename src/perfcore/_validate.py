@@ -97,12 +97,11 @@ def check_id(name: str, value: object) -> str:
     # The common case first, in a few C calls: printable ASCII, no space at either end.
     if (
         type(value) is str
+        and 0 < len(value) <= current().id_length
         and value.isascii()
         and value.isprintable()
-        and value
         and value[0] != " "
         and value[-1] != " "
-        and len(value) <= current().id_length
     ):
         return value
     return _check_id(name, value)
@@ -192,11 +191,12 @@ def check_text(name: str, value: object, *, short: bool = False, required: bool 
         forbidden = _NOT_IN_LINE if short else _NOT_IN_TEXT
         found = forbidden.search(value)
         if found is not None:
-            what = "a lone surrogate" if "\ud800" <= found.group() <= "\udfff" else "a control"
+            surrogate = "\ud800" <= found.group() <= "\udfff"
+            what = "a lone surrogate" if surrogate else "a control"
             raise ValidationError(
                 name,
                 f"holds {what} character ({found.group()!r} at {found.start()})"
-                + ("; one-line text holds no line break or tab" if short else ""),
+                + ("; one-line text holds no line break or tab" if short and not surrogate else ""),
             )
     if required and not value.strip():
         raise ValidationError(name, f"must be non-empty text, not {shown(value)}")
@@ -236,9 +236,13 @@ def optional_short_text(_instance: object, attribute: attrs.Attribute[Any], valu
 
 
 def text_length(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    """A string no longer than ``long_text`` (anything else passes): for a field whose next
-    validator parses the text and says what else is wrong with it (a recurrence rule)."""
-    if isinstance(value, str) and len(value) > current().long_text:
+    """``None``, or a string no longer than ``long_text``: for a field whose next validator
+    parses the text and says what else is wrong with it (a recurrence rule)."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise ValidationError(attribute.name, f"must be text or None, not {_kind(value)}")
+    if len(value) > current().long_text:
         raise ValidationError(
             attribute.name,
             f"is {len(value):,} characters long; text here has at most {current().long_text:,}",

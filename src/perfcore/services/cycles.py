@@ -212,6 +212,7 @@ class CycleService(AggregateService[ReviewCycle]):
     ) -> ReviewCycle:
         """Take someone out of a running cycle, saying why, so they no longer hold it up (see
         :meth:`perfcore.review_cycle.ReviewCycle.remove_participant`)."""
+        check_id("employee_id", employee_id)
         return self._fire(
             cycle_id,
             "remove_participant",
