@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from perfcore import cycle_status, evaluation, goal, job_description, plan
 from perfcore._aggregate import Aggregate
-from perfcore.actor import Actor
+from perfcore.actor import Actor, Role
 from perfcore.audit import AuditCheckpoint, AuditReport
+from perfcore.directory import Person, Placement
 from perfcore.events import Event
 from perfcore.lifecycle import Guard, Lifecycle, Step
 from perfcore.policy import EndorsementPolicy, EvaluationPolicy, Policy, ScoreWeights
@@ -30,10 +31,34 @@ from perfcore.testing.strategies.aggregates import aggregates, events
 from perfcore.testing.strategies.records import acknowledgements
 
 
+@st.composite
+def _persons(draw: st.DrawFn, person_id: str | None = None) -> Person:
+    id = person_id if person_id is not None else draw(_common.people(), label="person")
+    return Person(
+        id=id,
+        manager_id=draw(st.none() | _common.people(exclude={id}), label="manager"),
+        department=draw(st.none() | st.sampled_from(_common.DEPARTMENTS), label="department"),
+        roles=draw(st.sets(st.sampled_from(list(Role)), min_size=1), label="roles"),
+    )
+
+
+@st.composite
+def _placements(draw: st.DrawFn) -> Placement:
+    id = draw(_common.people(), label="person")
+    left = draw(st.booleans(), label="left")
+    return Placement(
+        effective=draw(_common.dates(), label="effective"),
+        person_id=id,
+        person=None if left else draw(_persons(id)),
+    )
+
+
 def strategies_by_type() -> dict[type[Any], st.SearchStrategy[Any]]:
     """The strategy ``st.from_type`` uses for each public type."""
     return {
         Actor: _common.actors(),
+        Person: _persons(),
+        Placement: _placements(),
         Aggregate: aggregates(),
         Event: events(),
         Acknowledgement: acknowledgements(),

@@ -217,10 +217,17 @@ def _audience(author: str) -> st.SearchStrategy[list[str]]:
 def _edit(draw: st.DrawFn, jd: JobDescription) -> Arguments:
     kind = choice(draw, _EDIT_KINDS, label="edit")
     if kind == "audience":
-        return {"audience": draw(_audience(jd.author_id))}
+        audience = draw(_audience(jd.author_id))
+        # The employee a description is written for is always asked.
+        return {"audience": sorted({*audience, *_described(jd.employee_id)})}
     if kind == "employee_id":
-        return {"employee_id": draw(st.none() | people(exclude={jd.author_id}))}
+        employee = draw(st.none() | people(exclude={jd.author_id}))
+        return {"employee_id": employee, "audience": sorted({*jd.audience, *_described(employee)})}
     return {kind: draw(_EDITS[kind])}
+
+
+def _described(employee_id: str | None) -> set[str]:
+    return set() if employee_id is None else {employee_id}
 
 
 def _wild_edit(draw: st.DrawFn, jd: JobDescription) -> Arguments:
@@ -241,19 +248,21 @@ class JobDescriptionKit(Kit[JobDescription]):
     def create(self, draw: st.DrawFn) -> JobDescription:
         author = draw(people(), label="author")
         number = draw(st.integers(1, 3), label="number")
+        employee = draw(st.none() | people(exclude={author}), label="employee")
+        audience = {*draw(_audience(author), label="audience"), *_described(employee)}
         return JobDescription.create(
             id=draw(ids("jd"), label="id"),
             by=choice(draw, (manager(author), hr()), label="created by"),
             at=draw(aware_datetimes(), label="created at"),
             title=draw(_TITLES, label="title"),
             department=draw(_DEPARTMENTS, label="department"),
-            employee_id=draw(st.none() | people(exclude={author}), label="employee"),
+            employee_id=employee,
             author_id=author,
             lineage_id=None if number == 1 else draw(ids("lineage"), label="lineage"),
             number=number,
             responsibilities=draw(_RESPONSIBILITIES, label="responsibilities"),
             criteria=draw(_CRITERIA_SETS, label="criteria"),
-            audience=draw(_audience(author), label="audience"),
+            audience=audience,
         )
 
     def cast(self, obj: JobDescription) -> tuple[Actor, ...]:
