@@ -27,6 +27,7 @@ from perfcore import (
     JobDescription,
     PerfcoreError,
     PermissionDenied,
+    Role,
     TransitionNotAllowed,
     ValidationError,
     lifecycle_of,
@@ -34,6 +35,7 @@ from perfcore import (
 from perfcore._aggregate import Aggregate
 from perfcore.cycle_status import Stage, blockers
 from perfcore.recurrence import parse_rule
+from perfcore.rules import Rule, anyone, has_role
 from perfcore.testing import strategies as pst
 from perfcore.testing.drivers import path_to
 from perfcore.testing.strategies._registry import strategies_by_type
@@ -324,4 +326,155 @@ def test_a_shrunk_refusal_is_one_command() -> None:
         random=Random(0),
     )
     assert len(sequence.commands) == 1
-    assert sequence.start.version == 1  # the goal as created: the shortest start
+    # The start took the shortest path to its state: every detour fell away.
+    start = sequence.start
+    shortest = [trigger for trigger, _dest in path_to(lifecycle_of(Goal), str(start.state))]
+    assert [event.trigger for event in start.history] == ["create", *shortest]
+
+
+# -- your own people, your own ranges, and no commands after the end ------------------------------
+
+#: A team's own people: HR people are employees with goals too.
+TEAM = (
+    perfcore.Actor(id="ana"),
+    perfcore.Actor(id="ben", roles={"employee", "manager"}),
+    perfcore.Actor(id="hana", roles={"employee", "hr"}),
+    perfcore.Actor(id="hugo", roles={"employee", "hr"}),
+)
+#: Find an example and shrink it, remembering nothing between runs.
+FIND = settings(max_examples=500, database=None, deadline=None)
+
+
+@pytest.mark.parametrize("name", sorted(AGGREGATES))
+@FEW
+@given(data=st.data())
+def test_objects_name_the_people_given_and_commands_are_theirs(name: str, data: Any) -> None:
+    sequence = data.draw(pst.command_sequences(name, actors=TEAM, max_size=6))
+    ids = {actor.id for actor in TEAM}
+    start = sequence.start
+    principal = [
+        getattr(start, field)
+        for field in ("owner_id", "manager_id", "author_id", "subject_id", "evaluator_id")
+        if isinstance(getattr(start, field, None), str)
+        and not getattr(start, field).startswith("team")
+    ]
+    assert set(principal) <= ids
+    assert all(command.by in TEAM for command in sequence.commands)
+
+
+def test_hr_people_own_goals_and_a_lax_hr_rule_is_found() -> None:
+    """The default policy never lets an owner approve their own goal, HR or not; a policy that
+    lets HR approve any goal lets an HR owner approve their own, and the strategies find it."""
+    lax = perfcore.DEFAULT_POLICY.with_rules({("Goal", "approve"): has_role(Role.HR)})
+
+    def self_approved(sequence: pst.CommandSequence[Any]) -> bool:
+        return any(
+            outcome.accepted
+            and outcome.command.trigger == "approve"
+            and outcome.command.by.id == outcome.after.owner_id
+            for outcome in sequence.run()
+        )
+
+    found = find(
+        pst.command_sequences(Goal, actors=TEAM, policy=lax),
+        self_approved,
+        settings=FIRST_FOUND,
+        random=Random(0),
+    )
+    assert found.start.owner_id in {"hana", "hugo"}
+    assert "approve" in [command.trigger for command in found.commands]
+
+
+#: A team's rule: a manager approves a goal of at most 400 days. Its code says 4000: a guard
+#: wrong by a factor of ten about dates.
+LONGEST = 400
+
+
+def _quarterly(actor: perfcore.Actor, goal: Goal) -> bool:
+    return actor.id == goal.manager_id and (goal.due - goal.start).days <= 10 * LONGEST
+
+
+def _too_long_approved(sequence: pst.CommandSequence[Any]) -> bool:
+    return any(
+        outcome.accepted
+        and outcome.command.trigger == "approve"
+        and (outcome.after.due - outcome.after.start).days > LONGEST
+        for outcome in sequence.run()
+    )
+
+
+TEAM_POLICY = perfcore.DEFAULT_POLICY.with_rules(
+    {("Goal", "approve"): Rule("the manager, for a goal of at most 400 days", _quarterly)}
+)
+
+
+@FIND
+@given(pst.command_sequences(Goal, policy=TEAM_POLICY))
+def test_default_dates_never_reach_the_edge_of_the_rule(sequence: Any) -> None:
+    # A goal lasts up to a year by default: the guard's bug is out of reach.
+    assert not _too_long_approved(sequence)
+
+
+def test_wider_ranges_find_a_guard_wrong_by_a_factor_of_ten() -> None:
+    found = find(
+        pst.command_sequences(Goal, policy=TEAM_POLICY, ranges=pst.Ranges(days=5000)),
+        _too_long_approved,
+        settings=FIRST_FOUND,
+        random=Random(0),
+    )
+    assert _too_long_approved(found)  # found, and it replays
+
+
+@FEW
+@given(pst.command_sequences(Goal, ranges=pst.Ranges(days=3, numbers=(0, 100))))
+def test_the_ranges_hold_for_the_start_and_every_command(sequence: Any) -> None:
+    goal = sequence.start
+    assert 0 <= goal.baseline <= 100
+    assert 0 <= goal.target <= 100
+    assert 1 <= (goal.due - goal.start).days <= 3
+    for command in sequence.commands:
+        if command.trigger == "check_in" and isinstance(command.args.get("value"), Decimal):
+            assert 0 <= command.args["value"] <= 100 or command.args["on"] > command.at.date()
+            assert command.at.date() - command.args["on"] <= dt.timedelta(days=3)
+
+
+def test_ranges_are_checked() -> None:
+    with pytest.raises(InvalidArgument, match="days=0"):
+        pst.Ranges(days=0)
+    with pytest.raises(InvalidArgument, match="numbers"):
+        pst.Ranges(numbers=(5, 5))
+    with pytest.raises(InvalidArgument, match="give one or more perfcore Actors"):
+        pst.command_sequences(Goal, actors=["ana"])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("name", sorted(AGGREGATES))
+@FEW
+@given(data=st.data())
+def test_no_command_is_tried_after_a_final_state(name: str, data: Any) -> None:
+    sequence = data.draw(pst.command_sequences(name))
+    terminal = set(lifecycle_of(name).terminal_states)
+    tried_on = [outcome.before.state for outcome in sequence.run()]
+    assert not [state for state in tried_on if str(state) in terminal]
+
+
+# -- what a failure prints ------------------------------------------------------------------------
+
+
+def test_a_failing_sequence_prints_in_a_few_lines() -> None:
+    lax = perfcore.DEFAULT_POLICY.with_rules({("Goal", "approve"): anyone})
+
+    @FIND
+    @given(pst.command_sequences(Goal, policy=lax))
+    def test_no_owner_approves(sequence: Any) -> None:
+        for outcome in sequence.run():
+            if outcome.accepted and outcome.command.trigger == "approve":
+                assert outcome.command.by.id != outcome.after.owner_id, "owner approved"
+
+    with pytest.raises(AssertionError, match="owner approved") as failure:
+        test_no_owner_approves()
+    report = "\n".join(getattr(failure.value, "__notes__", []))
+    assert len(report.splitlines()) <= 15, report
+    assert "approve(by='ana' [employee], at='2024-01-01T00:00:00+00:00', reason='')" in report
+    assert "policy=Policy(the default but Goal.approve: 'anyone')" in report
+    assert "_trail" not in report
+    assert "Event(" not in report

@@ -41,6 +41,7 @@ shrunk example reads like a story:
 from __future__ import annotations
 
 from perfcore.testing.strategies._common import (
+    Ranges,
     actors,
     aware_datetimes,
     dates,
@@ -131,6 +132,7 @@ __all__ = [
     "Command",
     "CommandSequence",
     "Outcome",
+    "Ranges",
     "acknowledgements",
     "actors",
     "aggregates",

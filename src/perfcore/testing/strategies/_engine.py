@@ -24,7 +24,17 @@ from perfcore._aggregate import Aggregate
 from perfcore.actor import Actor
 from perfcore.lifecycle import Lifecycle, lifecycle_of
 from perfcore.policy import DEFAULT_POLICY
-from perfcore.testing.strategies._common import choice, later
+from perfcore.testing.strategies._common import (
+    HR_PEOPLE,
+    Ranges,
+    check_actors,
+    check_ranges,
+    choice,
+    hr,
+    in_force,
+    later,
+    using,
+)
 
 A = TypeVar("A", bound=Aggregate)
 Arguments = dict[str, Any]
@@ -58,6 +68,12 @@ class Kit(abc.ABC, Generic[A]):
     @abc.abstractmethod
     def cast(self, obj: A) -> tuple[Actor, ...]:
         """Everyone who acts on ``obj``: the people it names, HR, and an outsider or two."""
+
+    def actors(self, obj: A) -> tuple[Actor, ...]:
+        """Who fires commands on ``obj``: the actors in force, if the user gave some (as they
+        are, roles and all), else :meth:`cast`."""
+        given = in_force().cast.actors
+        return self.cast(obj) if given is None else given
 
     # Kits draw arguments directly rather than return strategies: a strategy built anew for
     # every command would be validated anew by hypothesis, which costs more than the command.
@@ -134,11 +150,17 @@ def checked_states(kit: Kit[Any], states: Iterable[str] | None) -> tuple[str, ..
 
 
 def permitted(kit: Kit[A], obj: A, trigger: str) -> tuple[Actor, ...]:
-    """The cast members the default policy lets fire ``trigger`` on ``obj`` now."""
+    """The cast members the default policy lets fire ``trigger`` on ``obj`` now; when none may
+    (the user's only HR person is the subject, say), another HR person, who is nobody else."""
     name = kit.lifecycle.name
     found = tuple(
         actor for actor in kit.cast(obj) if DEFAULT_POLICY.permits(actor, name, obj, trigger)
     )
+    if not found:
+        cast = in_force().cast
+        taken = {*cast.everyone, *cast.hr_ids}
+        spare = hr(next(p for p in (*HR_PEOPLE, "hr-1", "hr-2", "hr-3") if p not in taken))
+        found = (spare,) if DEFAULT_POLICY.permits(spare, name, obj, trigger) else ()
     if not found:
         # A kit's cast must include someone for every step it fires: this is a bug in the kit.
         raise RuntimeError(f"{name}: nobody in the cast may fire {trigger} from {obj.state}")
@@ -207,9 +229,35 @@ def _detours(kit: Kit[A], obj: A, target: str) -> list[tuple[str, str]]:
     ]
 
 
+def reached(
+    kit: Kit[A],
+    states: tuple[str, ...],
+    *,
+    actors: Iterable[Actor] | None = None,
+    ranges: Ranges | None = None,
+) -> st.SearchStrategy[A]:
+    """An object of ``kit``'s type in one of ``states``, built by real commands; naming the
+    people of ``actors`` and drawn within ``ranges``, where given (see ``_common.using``)."""
+    chosen, limits = check_actors(actors), check_ranges(ranges)
+    if chosen is None and limits is None:
+        return _reached(kit, states)
+    return _reached_with(kit, states, chosen, limits)
+
+
 @st.composite
-def reached(draw: st.DrawFn, kit: Kit[A], states: tuple[str, ...]) -> A:
-    """An object of ``kit``'s type in one of ``states``, built by real commands."""
+def _reached_with(
+    draw: st.DrawFn,
+    kit: Kit[A],
+    states: tuple[str, ...],
+    actors: tuple[Actor, ...] | None,
+    ranges: Ranges | None,
+) -> A:
+    with using(actors, ranges):
+        return draw(_reached(kit, states))
+
+
+@st.composite
+def _reached(draw: st.DrawFn, kit: Kit[A], states: tuple[str, ...]) -> A:
     target = choice(draw, states, label="state")
     obj = kit.create(draw)
     budget = MAX_DETOURS

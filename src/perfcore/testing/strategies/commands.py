@@ -3,13 +3,16 @@
 A :class:`Command` is a small record (trigger, actor, time, arguments) that :meth:`Command.apply`
 fires on an object. :func:`commands` draws one for an object as it stands: about four in five are
 ones the table and the policy allow now, by someone the policy admits, so that walks get deep; the
-rest are any trigger by anyone in the object's cast (outsiders included). About one in ten has
-wild arguments (a blank reason, a score off the scale, a check-in dated tomorrow, a time without a
-time zone), so that every kind of refusal is exercised too.
+rest are any trigger by anyone in the object's cast (outsiders included), or by anyone of the
+``actors`` you give. About one in ten has wild arguments (a blank reason, a score off the scale, a
+check-in dated tomorrow, a time without a time zone), so that every kind of refusal is exercised
+too.
 
-:func:`command_sequences` draws a starting object (in any state) and a sequence of such commands,
-each drawn for the object as the ones before it left it; :meth:`CommandSequence.run` replays them
-and yields each :class:`Outcome`.
+:func:`command_sequences` draws a starting object (in any state but a final one) and a sequence
+of such commands, each drawn for the object as the ones before it left it, ending early when one
+leaves it in a final state; :meth:`CommandSequence.run` replays them and yields each
+:class:`Outcome`. In a failing example each prints in a line (``approve(by='ben' [employee,
+manager], ...)``), the start object in two, and the policy by what it changes of the default.
 """
 
 from __future__ import annotations
@@ -27,12 +30,21 @@ from perfcore.actor import Actor
 from perfcore.errors import PerfcoreError
 from perfcore.lifecycle import Lifecycle
 from perfcore.policy import DEFAULT_POLICY, Policy
-from perfcore.testing.strategies._common import choice, later
+from perfcore.testing._report import describe, describe_policy, short
+from perfcore.testing.strategies._common import (
+    Ranges,
+    check_actors,
+    check_ranges,
+    choice,
+    later,
+    using,
+)
 from perfcore.testing.strategies._engine import Kit, checked_states, kit_for, reached
 
 __all__ = ["Command", "CommandSequence", "Outcome", "command_sequences", "commands"]
 
 A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
 
 #: 0 to 3 (shrinks to 0): a command the table and policy allow now; 4: any command by anyone.
 _PLAUSIBLE = st.integers(0, 4)
@@ -76,9 +88,11 @@ class Command:
 
     def __repr__(self) -> str:
         # Short enough to read in a failing example: the actor by id and roles, the time in ISO.
-        roles = ",".join(sorted(str(role) for role in self.by.roles))
-        args = "".join(f", {name}={value!r}" for name, value in self.args.items())
-        return f"{self.trigger}(by={self.by.id!r} [{roles}], at={self.at.isoformat()!r}{args})"
+        args = "".join(f", {name}={short(value)}" for name, value in self.args.items())
+        return f"{self.trigger}(by={short(self.by)}, at={self.at.isoformat()!r}{args})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
 
 
 @attrs.frozen
@@ -104,8 +118,18 @@ class Outcome(Generic[A]):
         """Whether the command was accepted."""
         return self.error is None
 
+    def __repr__(self) -> str:
+        if self.error is not None:
+            said = f"refused ({type(self.error).__name__}: {self.error})"
+        else:
+            said = f"accepted, {self.before.state} -> {self.after.state}"
+        return f"Outcome({self.command!r}: {said})"
 
-@attrs.frozen(kw_only=True)
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+@attrs.frozen(kw_only=True, repr=False)
 class CommandSequence(Generic[A]):
     """A starting object and commands to try on it, one after the other.
 
@@ -144,23 +168,71 @@ class CommandSequence(Generic[A]):
             obj = outcome.after
         return obj
 
+    def __repr__(self) -> str:
+        start = describe(self.start).replace("\n", "\n    ")
+        commands = "".join(f"\n    {command!r}," for command in self.commands)
+        return (
+            f"CommandSequence(\n  start={start},\n  policy={describe_policy(self.policy)},"
+            f"\n  commands=[{commands}\n  ])"
+        )
 
-def commands(obj: A, *, policy: Policy | None = None) -> st.SearchStrategy[Command]:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        for number, line in enumerate(repr(self).splitlines()):
+            if number:
+                printer.break_()
+            printer.text(line)
+
+
+def commands(
+    obj: A,
+    *,
+    policy: Policy | None = None,
+    actors: Iterable[Actor] | None = None,
+    ranges: Ranges | None = None,
+) -> st.SearchStrategy[Command]:
     """One command to try on ``obj`` as it stands, biased towards ones ``policy`` allows.
 
     Args:
         obj: the object (any perfcore aggregate).
         policy: the policy whose table decides which commands count as allowed now (by default
             :data:`~perfcore.policy.DEFAULT_POLICY`); apply the command under the same one.
+        actors: who may fire it: your own actors, roles and all; by default the people ``obj``
+            names, HR and an outsider.
+        ranges: how far the dates and numbers of its arguments range (see :class:`Ranges`).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 ``actors`` and ``ranges``.
     """
-    return _command(kit_for(obj), obj, policy or DEFAULT_POLICY)
+    return _in_force(
+        _command(kit_for(obj), obj, policy or DEFAULT_POLICY), check_actors(actors), ranges
+    )
+
+
+def _in_force(
+    strategy: st.SearchStrategy[T],
+    actors: tuple[Actor, ...] | None,
+    ranges: Ranges | None,
+) -> st.SearchStrategy[T]:
+    """``strategy``, drawn with ``actors`` and ``ranges`` in force, where given."""
+    if actors is None and check_ranges(ranges) is None:
+        return strategy
+    return _drawn_with(strategy, actors, ranges)
+
+
+@st.composite
+def _drawn_with(
+    draw: st.DrawFn,
+    strategy: st.SearchStrategy[T],
+    actors: tuple[Actor, ...] | None,
+    ranges: Ranges | None,
+) -> T:
+    with using(actors, ranges):
+        return draw(strategy)
 
 
 @st.composite
 def _command(draw: st.DrawFn, kit: Kit[A], obj: A, policy: Policy) -> Command:
-    cast_ = kit.cast(obj)
+    cast_ = kit.actors(obj)
     allowed: dict[str, list[Actor]] = {}
     if draw(_PLAUSIBLE, label="implausible") < 4:
         for actor in cast_:
@@ -206,6 +278,8 @@ def command_sequences(
     states: Iterable[str] | None = None,
     max_size: int = 20,
     policy: Policy | None = None,
+    actors: Iterable[Actor] | None = None,
+    ranges: Ranges | None = None,
 ) -> st.SearchStrategy[CommandSequence[A]]: ...
 
 
@@ -216,6 +290,8 @@ def command_sequences(
     states: Iterable[str] | None = None,
     max_size: int = 20,
     policy: Policy | None = None,
+    actors: Iterable[Actor] | None = None,
+    ranges: Ranges | None = None,
 ) -> st.SearchStrategy[CommandSequence[Any]]: ...
 
 
@@ -225,27 +301,41 @@ def command_sequences(
     states: Iterable[str] | None = None,
     max_size: int = 20,
     policy: Policy | None = None,
+    actors: Iterable[Actor] | None = None,
+    ranges: Ranges | None = None,
 ) -> st.SearchStrategy[CommandSequence[Any]]:
     """A starting object of type ``kind`` and up to ``max_size`` commands to try on it.
 
     Each command is drawn (with :func:`commands`) for the object as the commands before it left
     it, so that most are allowed when their turn comes; some are refused, for every reason.
-    Sequences shrink to fewer commands and to a start on a shorter path.
+    A sequence ends early once a command leaves the object in a final state (one no transition
+    leaves), where every command would be refused for that alone. Sequences shrink to fewer
+    commands and to a start on a shorter path.
 
     Args:
         kind: the aggregate type, or its name (``"Goal"``).
         states: the states the starting object is drawn in; by default any state some
-            transition leaves (from a final state, every command is refused).
+            transition leaves.
         max_size: the most commands in a sequence.
         policy: the policy the commands are drawn for and run under.
+        actors: your own people (HR, managers, employees, as your directory has them): the
+            start object names them (its owner, manager, author, subject... are drawn from
+            their ids, HR people too) and only they fire the commands, with their own roles.
+            By default perfcore's pool (``ana``, ``ben``... and ``hana`` for HR) and each
+            object's cast.
+        ranges: how far dates and numbers range, in the start object and in the commands'
+            arguments (see :class:`Ranges`): widen them to reach the edges of your own rules.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 ``actors`` and ``ranges``; sequences end at a final state.
     """
     kit = kit_for(kind)
     if states is None:
         terminal = kit.lifecycle.terminal_states
         states = [state for state in kit.lifecycle.states if state not in terminal]
-    return _sequences(kit, checked_states(kit, states), max_size, policy)
+    return _in_force(
+        _sequences(kit, checked_states(kit, states), max_size, policy), check_actors(actors), ranges
+    )
 
 
 @st.composite
@@ -256,6 +346,8 @@ def _sequences(
     obj = start
     tried = []
     for _ in range(draw(st.integers(0, max_size), label="commands")):
+        if not kit.lifecycle.triggers_from(str(obj.state)):
+            break  # a final state: nothing more can happen to it
         command = draw(_command(kit, obj, policy or DEFAULT_POLICY))
         tried.append(command)
         # Refused, or a bug that run() will raise in the test: either way, the next command is

@@ -35,12 +35,15 @@ from perfcore.evaluation import (
 from perfcore.policy import DEFAULT_POLICY
 from perfcore.testing.strategies._common import (
     PEOPLE,
+    Ranges,
     aware_datetimes,
     choice,
     day_start,
     distinct_people,
     hr,
     ids,
+    in_force,
+    integers,
     manager,
     optional_text,
     people,
@@ -78,8 +81,20 @@ __all__ = [
 ]
 
 #: Who may be asked for feedback: people other than the subject and the evaluator, then a few
-#: more, so that a long history does not run out of reviewers.
+#: more, so that a long history does not run out of reviewers (``max`` among them: a reviewer
+#: whose id is also a word of the subject's view, which must raise no false alarm).
 REVIEWERS = (*PEOPLE, "lea", "max", "nia")
+_MORE_REVIEWERS = REVIEWERS[len(PEOPLE) :]
+
+
+def _reviewers() -> tuple[str, ...]:
+    """Who may be asked, with the people in force: theirs first, then perfcore's."""
+    cast = in_force().cast
+    if cast.actors is None:
+        return REVIEWERS
+    return tuple(dict.fromkeys((*cast.everyone, *_MORE_REVIEWERS)))
+
+
 EVIDENCE = ("shipped the billing rewrite", "two missed handovers", "led the incident review")
 COMMENTS = ("reliable", "could share more", "great mentor")
 LABELS = ("poor", "fair", "good", "strong", "outstanding")
@@ -229,26 +244,34 @@ def resolutions() -> st.SearchStrategy[Resolution]:
 
 def evaluations(
     states: Iterable[EvaluationState | str] | None = None,
+    *,
+    actors: Iterable[Actor] | None = None,
+    ranges: Ranges | None = None,
 ) -> st.SearchStrategy[Evaluation]:
     """Evaluations in any state (or one of ``states``), built by real commands.
 
     Args:
         states: the states to draw from; by default every state of the lifecycle.
+        actors: the people evaluations are of and by: subjects, evaluators and reviewers are
+            drawn from their ids (reviewers from perfcore's pool too, when they run out).
+        ranges: how far dates range (see :class:`Ranges`): when the period ends, and how
+            long it is.
 
     Raises:
         hypothesis.errors.InvalidArgument: a state the evaluation lifecycle does not have.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 ``actors`` and ``ranges``.
     """
-    return reached(KIT, checked_states(KIT, states))
+    return reached(KIT, checked_states(KIT, states), actors=actors, ranges=ranges)
 
 
 # -- content ------------------------------------------------------------------------------------
 
 _CRITERIA_SETS = criteria_sets()
 _BOOLEANS = st.booleans()
-_PERIOD_END = st.integers(-60, 60)
-_PERIOD_LENGTH = st.integers(0, 364)
+#: Day offsets where no ranges say otherwise: the period's end from today, and its length.
+_PERIOD_END, _PERIOD_LENGTH = 60, 364
 _NUMBERS = st.integers(1, 3)
 _CYCLES = st.none() | ids("rc")
 _EVIDENCE = texts(EVIDENCE)
@@ -283,13 +306,13 @@ def _rating_list(draw: st.DrawFn, evaluation: Evaluation, *, evidence: bool) -> 
 def _unasked(evaluation: Evaluation) -> tuple[str, ...]:
     asked = {request.reviewer_id for request in evaluation.feedback_requests}
     taken = {evaluation.subject_id, evaluation.evaluator_id, *asked}
-    return tuple(person for person in REVIEWERS if person not in taken)
+    return tuple(person for person in _reviewers() if person not in taken)
 
 
 def _request(draw: st.DrawFn, evaluation: Evaluation) -> Arguments:
     unasked = _unasked(evaluation)
     # With nobody left to ask, someone already asked: the guard refuses them (never in a build).
-    reviewer = choice(draw, unasked, label="reviewer") if unasked else REVIEWERS[0]
+    reviewer = choice(draw, unasked, label="reviewer") if unasked else _reviewers()[0]
     return {"reviewer_id": reviewer, "relationship": choice(draw, tuple(Relationship))}
 
 
@@ -338,10 +361,13 @@ class EvaluationKit(Kit[Evaluation]):
     def create(self, draw: st.DrawFn) -> Evaluation:
         subject, evaluator = draw(distinct_people(2), label="subject and evaluator")
         at = draw(aware_datetimes(), label="created at")
-        end = at.date() + dt.timedelta(days=draw(_PERIOD_END, label="period end"))
+        ranges = in_force().ranges
+        ends = ranges.day_span(_PERIOD_END)
+        end = at.date() + dt.timedelta(days=draw(integers(-ends, ends), label="period end"))
+        length = draw(integers(0, ranges.day_span(_PERIOD_LENGTH)), label="period")
         return Evaluation.create(
             id=draw(ids("ev"), label="id"),
-            by=choice(draw, (manager(evaluator), hr()), label="created by"),
+            by=choice(draw, (manager(evaluator), hr(besides={subject})), label="created by"),
             at=at,
             subject_id=subject,
             evaluator_id=evaluator,
@@ -349,7 +375,7 @@ class EvaluationKit(Kit[Evaluation]):
             job_description_id=draw(ids("jd"), label="job description"),
             job_description_number=draw(_NUMBERS, label="number"),
             criteria=draw(_CRITERIA_SETS, label="criteria"),
-            period_start=end - dt.timedelta(days=draw(_PERIOD_LENGTH, label="period")),
+            period_start=end - dt.timedelta(days=length),
             period_end=end,
             scale=draw(_SCALES, label="scale"),
             cycle_id=draw(_CYCLES, label="cycle"),
@@ -359,11 +385,11 @@ class EvaluationKit(Kit[Evaluation]):
         roles = {Role.EMPLOYEE, Role.MANAGER} if obj.subject_is_manager else {Role.EMPLOYEE}
         reviewers = tuple(Actor(id=request.reviewer_id) for request in obj.feedback_requests)
         named = {obj.subject_id, obj.evaluator_id, *(actor.id for actor in reviewers)}
-        outsider = next((person for person in REVIEWERS if person not in named), "zed")
+        outsider = next((person for person in _reviewers() if person not in named), "zed")
         return (
             Actor(id=obj.subject_id, roles=roles),
             manager(obj.evaluator_id),
-            hr(),
+            hr(besides={obj.subject_id}),
             *reviewers,
             Actor(id=outsider),
         )

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from perfcore.actor import Actor
 from perfcore.goal import CheckIn, Direction, Goal, GoalState
 from perfcore.testing.strategies._common import (
-    PEOPLE,
+    Ranges,
     aware_datetimes,
     choice,
     dates,
@@ -27,8 +27,11 @@ from perfcore.testing.strategies._common import (
     employee,
     hr,
     ids,
+    in_force,
+    integers,
     manager,
     optional_text,
+    outsider,
     people,
     reasons,
     texts,
@@ -68,19 +71,28 @@ def check_ins() -> st.SearchStrategy[CheckIn]:
     )
 
 
-def goals(states: Iterable[GoalState | str] | None = None) -> st.SearchStrategy[Goal]:
+def goals(
+    states: Iterable[GoalState | str] | None = None,
+    *,
+    actors: Iterable[Actor] | None = None,
+    ranges: Ranges | None = None,
+) -> st.SearchStrategy[Goal]:
     """Goals in any state (or one of ``states``), built by real commands, so that
     ``Goal.replay(goal.history) == goal``.
 
     Args:
         states: the states to draw from; by default every state of the lifecycle.
+        actors: the people goals are for: owners and managers are drawn from their ids (HR
+            people too); by default perfcore's pool.
+        ranges: how far dates and metric values range (see :class:`Ranges`).
 
     Raises:
         hypothesis.errors.InvalidArgument: a state the goal lifecycle does not have.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 ``actors`` and ``ranges``.
     """
-    return reached(KIT, checked_states(KIT, states))
+    return reached(KIT, checked_states(KIT, states), actors=actors, ranges=ranges)
 
 
 # -- content ------------------------------------------------------------------------------------
@@ -88,10 +100,8 @@ def goals(states: Iterable[GoalState | str] | None = None) -> st.SearchStrategy[
 _METRIC_VALUES = metric_values()
 _SPANS = decimals(Decimal("0.01"), 100)
 _BEYOND = decimals(0, 50)
-_DAYS_BACK = st.integers(0, 14)
-_DAYS_AHEAD = st.integers(1, 30)
-_START_SHIFT = st.integers(-30, 30)
-_LENGTH = st.integers(1, 365)
+#: Each kind of day offset's own span, where no ranges say otherwise.
+_DAYS_BACK, _DAYS_AHEAD, _START_SHIFT, _LENGTH = 14, 30, 30, 365
 _WEIGHTS = decimals(0, 10)
 _PARENTS = st.none() | ids("g")
 _REASONS_OR_NONE = optional_text()
@@ -116,19 +126,43 @@ _WILD_EDITS: tuple[Arguments, ...] = (
 )
 
 
+_CENT = Decimal("0.01")
+
+
+def _days(draw: st.DrawFn, low: int, default: int, label: str) -> int:
+    """A day offset from ``low`` (or ``-span`` when ``low`` is negative) to the span in force."""
+    span = in_force().ranges.day_span(default)
+    return draw(integers(-span if low < 0 else min(low, span), span), label=label)
+
+
+def _metric(draw: st.DrawFn, low: Decimal, high: Decimal, label: str) -> Decimal:
+    return draw(decimals(low, high, places=2), label=label)
+
+
 def _numbers(draw: st.DrawFn) -> Arguments:
-    """A baseline, a target and a direction in which the target lies (a measurable goal)."""
+    """A baseline, a target and a direction in which the target lies (a measurable goal),
+    within the metric's range when ranges set one."""
     direction = choice(draw, tuple(Direction), label="direction")
-    baseline = draw(_METRIC_VALUES, label="baseline")
-    span = draw(_SPANS, label="span")
-    target = baseline + span if direction is Direction.INCREASE else baseline - span
+    numbers = in_force().ranges.numbers
+    if numbers is None:
+        baseline = draw(_METRIC_VALUES, label="baseline")
+        span = draw(_SPANS, label="span")
+        target = baseline + span if direction is Direction.INCREASE else baseline - span
+        return {"baseline": baseline, "target": target, "direction": direction}
+    low, high = numbers
+    if direction is Direction.INCREASE:
+        baseline = _metric(draw, low, high - _CENT, "baseline")
+        target = _metric(draw, baseline + _CENT, high, "target")
+    else:
+        baseline = _metric(draw, low + _CENT, high, "baseline")
+        target = _metric(draw, low, baseline - _CENT, "target")
     return {"baseline": baseline, "target": target, "direction": direction}
 
 
 def _dates(draw: st.DrawFn, around: dt.date) -> Arguments:
     """A start near ``around`` and a due date after it."""
-    start = around + dt.timedelta(days=draw(_START_SHIFT, label="start"))
-    return {"start": start, "due": start + dt.timedelta(days=draw(_LENGTH, label="days"))}
+    start = around + dt.timedelta(days=_days(draw, -1, _START_SHIFT, "start"))
+    return {"start": start, "due": start + dt.timedelta(days=_days(draw, 1, _LENGTH, "days"))}
 
 
 def _edit(draw: st.DrawFn, goal: Goal) -> Arguments:
@@ -148,21 +182,38 @@ def _wild_edit(draw: st.DrawFn, goal: Goal) -> Arguments:
 
 def _meeting(draw: st.DrawFn, goal: Goal) -> Decimal:
     """A value that meets the target (in the goal's direction)."""
+    numbers = in_force().ranges.numbers
+    increase = goal.direction is Direction.INCREASE
+    if numbers is not None:
+        low, high = numbers
+        if (increase and goal.target <= high) or (not increase and goal.target >= low):
+            bounds = (goal.target, high) if increase else (low, goal.target)
+            return _metric(draw, *bounds, "meeting the target")
     extra = draw(_BEYOND, label="beyond the target")
-    return goal.target + extra if goal.direction is Direction.INCREASE else goal.target - extra
+    return goal.target + extra if increase else goal.target - extra
 
 
 def _short(draw: st.DrawFn, goal: Goal) -> Decimal:
     """A value that falls short of the target."""
+    numbers = in_force().ranges.numbers
+    increase = goal.direction is Direction.INCREASE
+    if numbers is not None:
+        low, high = numbers
+        if (increase and goal.target - _CENT >= low) or (not increase and goal.target < high):
+            bounds = (low, goal.target - _CENT) if increase else (goal.target + _CENT, high)
+            return _metric(draw, *bounds, "short of the target")
     gap = draw(_SPANS, label="short of the target")
-    return goal.target - gap if goal.direction is Direction.INCREASE else goal.target + gap
+    return goal.target - gap if increase else goal.target + gap
 
 
 def _value(draw: st.DrawFn, goal: Goal) -> Decimal:
     kind = choice(draw, ("any", "target", "meeting"), label="value")
     if kind == "target":
         return goal.target
-    return _meeting(draw, goal) if kind == "meeting" else draw(_METRIC_VALUES)
+    if kind == "meeting":
+        return _meeting(draw, goal)
+    numbers = in_force().ranges.numbers
+    return draw(_METRIC_VALUES) if numbers is None else _metric(draw, *numbers, "value")
 
 
 class GoalKit(Kit[Goal]):
@@ -191,8 +242,8 @@ class GoalKit(Kit[Goal]):
         )
 
     def cast(self, obj: Goal) -> tuple[Actor, ...]:
-        outsider = next(person for person in PEOPLE if person not in {obj.owner_id, obj.manager_id})
-        return (employee(obj.owner_id), manager(obj.manager_id), hr(), manager(outsider))
+        stranger = outsider({obj.owner_id, obj.manager_id})
+        return (employee(obj.owner_id), manager(obj.manager_id), hr(), manager(stranger))
 
     def arguments(
         self, draw: st.DrawFn, obj: Goal, trigger: str, dest: str | None, at: dt.datetime
@@ -200,7 +251,7 @@ class GoalKit(Kit[Goal]):
         if trigger == "edit":
             return _edit(draw, obj)
         if trigger == "check_in":
-            on = at.date() - dt.timedelta(days=draw(_DAYS_BACK, label="days back"))
+            on = at.date() - dt.timedelta(days=_days(draw, 0, _DAYS_BACK, "days back"))
             return {"on": on, "value": _value(draw, obj), "note": draw(_NOTES)}
         if trigger in {"request_changes", "cancel"}:
             return {"reason": draw(reasons())}
@@ -214,7 +265,7 @@ class GoalKit(Kit[Goal]):
         if trigger == "edit":
             return _wild_edit(draw, obj)
         if trigger == "check_in":
-            ahead = at.date() + dt.timedelta(days=draw(_DAYS_AHEAD, label="days ahead"))
+            ahead = at.date() + dt.timedelta(days=_days(draw, 1, _DAYS_AHEAD, "days ahead"))
             # In the future (a guard refuses it), or not a number (validation refuses it).
             return choice(
                 draw, ({"on": ahead, "value": obj.target}, {"on": at.date(), "value": "n/a"})

@@ -27,7 +27,7 @@ from perfcore.job_description import (
 )
 from perfcore.policy import DEFAULT_POLICY, EndorsementPolicy
 from perfcore.testing.strategies._common import (
-    PEOPLE,
+    Ranges,
     aware_datetimes,
     choice,
     decimals,
@@ -35,7 +35,9 @@ from perfcore.testing.strategies._common import (
     hr,
     ids,
     manager,
+    optional_people,
     optional_text,
+    outsider,
     people,
     reasons,
     texts,
@@ -165,18 +167,26 @@ def feedback_responses() -> st.SearchStrategy[FeedbackResponse]:
 
 def job_descriptions(
     states: Iterable[JobDescriptionState | str] | None = None,
+    *,
+    actors: Iterable[Actor] | None = None,
+    ranges: Ranges | None = None,
 ) -> st.SearchStrategy[JobDescription]:
     """Job descriptions in any state (or one of ``states``), built by real commands.
 
     Args:
         states: the states to draw from; by default every state of the lifecycle.
+        actors: the people descriptions are by and for: authors, employees and audiences are
+            drawn from their ids (and from perfcore's pool, for an audience of three or more
+            besides the author, when they are fewer).
+        ranges: how far dates range (see :class:`Ranges`).
 
     Raises:
         hypothesis.errors.InvalidArgument: a state the lifecycle does not have.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 ``actors`` and ``ranges``.
     """
-    return reached(KIT, checked_states(KIT, states))
+    return reached(KIT, checked_states(KIT, states), actors=actors, ranges=ranges)
 
 
 # -- content ------------------------------------------------------------------------------------
@@ -221,7 +231,7 @@ def _edit(draw: st.DrawFn, jd: JobDescription) -> Arguments:
         # The employee a description is written for is always asked.
         return {"audience": sorted({*audience, *_described(jd.employee_id)})}
     if kind == "employee_id":
-        employee = draw(st.none() | people(exclude={jd.author_id}))
+        employee = draw(optional_people(exclude={jd.author_id}))
         return {"employee_id": employee, "audience": sorted({*jd.audience, *_described(employee)})}
     return {kind: draw(_EDITS[kind])}
 
@@ -248,11 +258,10 @@ class JobDescriptionKit(Kit[JobDescription]):
     def create(self, draw: st.DrawFn) -> JobDescription:
         author = draw(people(), label="author")
         number = draw(st.integers(1, 3), label="number")
-        employee = draw(st.none() | people(exclude={author}), label="employee")
-        audience = {*draw(_audience(author), label="audience"), *_described(employee)}
+        employee = draw(optional_people(exclude={author}), label="employee")
         return JobDescription.create(
             id=draw(ids("jd"), label="id"),
-            by=choice(draw, (manager(author), hr()), label="created by"),
+            by=choice(draw, (manager(author), hr(besides={employee or ""})), label="created by"),
             at=draw(aware_datetimes(), label="created at"),
             title=draw(_TITLES, label="title"),
             department=draw(_DEPARTMENTS, label="department"),
@@ -262,14 +271,14 @@ class JobDescriptionKit(Kit[JobDescription]):
             number=number,
             responsibilities=draw(_RESPONSIBILITIES, label="responsibilities"),
             criteria=draw(_CRITERIA_SETS, label="criteria"),
-            audience=audience,
+            audience={*draw(_audience(author), label="audience"), *_described(employee)},
         )
 
     def cast(self, obj: JobDescription) -> tuple[Actor, ...]:
-        named = {obj.author_id, *obj.audience}
-        outsider = next(person for person in PEOPLE if person not in named)
+        stranger = outsider({obj.author_id, *obj.audience})
         audience = tuple(Actor(id=member) for member in sorted(obj.audience))
-        return (manager(obj.author_id), hr(), *audience, Actor(id=outsider))
+        officer = hr(besides={obj.employee_id or ""})
+        return (manager(obj.author_id), officer, *audience, Actor(id=stranger))
 
     def arguments(
         self, draw: st.DrawFn, obj: JobDescription, trigger: str, dest: str | None, at: dt.datetime

@@ -32,7 +32,7 @@ from perfcore.plan import (
 from perfcore.testing.strategies._common import (
     APPROVER_PEOPLE,
     DEPARTMENTS,
-    PEOPLE,
+    Ranges,
     aware_datetimes,
     choice,
     day_start,
@@ -40,8 +40,11 @@ from perfcore.testing.strategies._common import (
     employee,
     hr,
     ids,
+    in_force,
+    integers,
     manager,
     optional_text,
+    outsider,
     people,
     reasons,
     texts,
@@ -147,18 +150,28 @@ def attainments() -> st.SearchStrategy[Attainment]:
     return st.builds(Attainment, by=people(), at=aware_datetimes(), goal_ids=goal_ids)
 
 
-def plans(states: Iterable[PlanState | str] | None = None) -> st.SearchStrategy[Plan]:
+def plans(
+    states: Iterable[PlanState | str] | None = None,
+    *,
+    actors: Iterable[Actor] | None = None,
+    ranges: Ranges | None = None,
+) -> st.SearchStrategy[Plan]:
     """Plans in any state (or one of ``states``), built by real commands.
 
     Args:
         states: the states to draw from; by default every state of the lifecycle.
+        actors: the people plans are by and for: authors, subjects, team members and approving
+            people are drawn from their ids.
+        ranges: how far dates range (see :class:`Ranges`): a plan's start, and how far a
+            review extends it; a plan lasts 180 days or more all the same.
 
     Raises:
         hypothesis.errors.InvalidArgument: a state the plan lifecycle does not have.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 ``actors`` and ``ranges``.
     """
-    return reached(KIT, checked_states(KIT, states))
+    return reached(KIT, checked_states(KIT, states), actors=actors, ranges=ranges)
 
 
 # -- content ------------------------------------------------------------------------------------
@@ -168,9 +181,8 @@ _SUPPORT_LISTS = st.lists(supports(), max_size=2)
 _STEADY = review_schedules(steady=True)
 _ANY_SCHEDULE = review_schedules()
 _CYCLES = st.none() | ids("rc")
-_START_SHIFT = st.integers(-30, 30)
-_LENGTH = st.integers(_SHORTEST_PLAN, 400)
-_EXTENSION = st.integers(0, 60)
+#: Day offsets where no ranges say otherwise: the start's shift, the length, an extension.
+_START_SHIFT, _LENGTH, _EXTENSION = 30, 400, 60
 _NOTES = texts(NOTES)
 _REASONS_OR_NONE = optional_text()
 _EDITS: dict[str, st.SearchStrategy[Any]] = {
@@ -190,8 +202,12 @@ _WILD_EDITS: tuple[Arguments, ...] = (
 
 
 def _dates(draw: st.DrawFn, around: dt.date) -> Arguments:
-    start = around + dt.timedelta(days=draw(_START_SHIFT, label="start"))
-    return {"start": start, "end": start + dt.timedelta(days=draw(_LENGTH, label="days"))}
+    ranges = in_force().ranges
+    shift = ranges.day_span(_START_SHIFT)
+    start = around + dt.timedelta(days=draw(integers(-shift, shift), label="start"))
+    longest = max(_SHORTEST_PLAN, ranges.day_span(_LENGTH))
+    length = draw(integers(_SHORTEST_PLAN, longest), label="days")
+    return {"start": start, "end": start + dt.timedelta(days=length)}
 
 
 def _subjects(plan: Plan) -> tuple[str, ...]:
@@ -255,15 +271,18 @@ class PlanKit(Kit[Plan]):
         else:
             subject = draw(people(exclude={author}), label="subject")
         at = draw(aware_datetimes(), label="created at")
+        approver = draw(approvers(exclude={author, subject, *members}), label="approver")
+        # Whoever drafts a plan may not approve it: HR drafts it only if HR is not its approver.
+        drafter = hr(besides={subject, *members, approver.id})
         return Plan.create(
             id=draw(ids("p"), label="id"),
-            by=choice(draw, (manager(author), hr()), label="created by"),
+            by=choice(draw, (manager(author), drafter), label="created by"),
             at=at,
             kind=kind,
             subject_id=subject,
             author_id=author,
             team_member_ids=members,
-            approver=draw(approvers(exclude={author, subject, *members}), label="approver"),
+            approver=approver,
             objectives=draw(_OBJECTIVE_LISTS, label="objectives"),
             support=draw(_SUPPORT_LISTS, label="support"),
             review_schedule=draw(_STEADY, label="schedule"),
@@ -273,16 +292,15 @@ class PlanKit(Kit[Plan]):
 
     def cast(self, obj: Plan) -> tuple[Actor, ...]:
         subjects = tuple(employee(person) for person in _subjects(obj))
-        named = {obj.author_id, *_subjects(obj)}
-        outsider = next(person for person in PEOPLE if person not in named)
+        stranger = outsider({obj.author_id, *_subjects(obj)})
         department = obj.approver.id if obj.approver is not None else DEPARTMENTS[0]
         elsewhere = next(name for name in DEPARTMENTS if name != department)
         return (
             manager(obj.author_id),
             *subjects,
             *_approvers(obj),
-            hr(),
-            employee(outsider),
+            hr(besides=_subjects(obj)),
+            employee(stranger),
             Actor(id=APPROVER_PEOPLE[1], roles={Role.APPROVER}, department=elsewhere),
         )
 
@@ -298,7 +316,8 @@ class PlanKit(Kit[Plan]):
         if trigger == "conclude_review":
             notes = {"notes": draw(_NOTES)}
             if choice(draw, (False, True), label="extend the plan"):
-                return {**notes, "end": obj.end + dt.timedelta(days=draw(_EXTENSION))}
+                extension = integers(0, in_force().ranges.day_span(_EXTENSION))
+                return {**notes, "end": obj.end + dt.timedelta(days=draw(extension))}
             return notes
         if trigger == "attain":
             return {"goal_states": dict.fromkeys(obj.goal_ids, GoalState.ACHIEVED)}

@@ -37,13 +37,16 @@ from perfcore.cycle_status import (
 from perfcore.goal import Standing
 from perfcore.review_cycle import ReviewCycle, ReviewCycleState
 from perfcore.testing.strategies._common import (
-    PEOPLE,
+    Ranges,
     aware_datetimes,
     choice,
     dates,
     hr,
     ids,
+    in_force,
+    integers,
     manager,
+    optional_people,
     optional_text,
     people,
     reasons,
@@ -104,7 +107,7 @@ def participants(draw: st.DrawFn, employee_id: str | None = None) -> Participant
     .. versionadded:: 0.1.0
     """
     employee = draw(people()) if employee_id is None else employee_id
-    boss = draw(st.none() | people(exclude={employee}), label=f"manager of {employee}")
+    boss = draw(optional_people(exclude={employee}), label=f"manager of {employee}")
     return Participant(employee_id=employee, manager_id=boss)
 
 
@@ -280,34 +283,45 @@ def participant_progress() -> st.SearchStrategy[ParticipantProgress]:
 
 def review_cycles(
     states: Iterable[ReviewCycleState | str] | None = None,
+    *,
+    actors: Iterable[Actor] | None = None,
+    ranges: Ranges | None = None,
 ) -> st.SearchStrategy[ReviewCycle]:
     """Review cycles in any state (or one of ``states``), built by real commands.
 
     Args:
         states: the states to draw from; by default every state of the lifecycle.
+        actors: the people cycles are for: participants and their managers are drawn from
+            their ids; HR runs the cycle (their first HR person, if they give one).
+        ranges: how far dates range (see :class:`Ranges`): when the period starts, and how
+            long it is.
 
     Raises:
         hypothesis.errors.InvalidArgument: a state the cycle lifecycle does not have.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 ``actors`` and ``ranges``.
     """
-    return reached(KIT, checked_states(KIT, states))
+    return reached(KIT, checked_states(KIT, states), actors=actors, ranges=ranges)
 
 
 # -- content ------------------------------------------------------------------------------------
 
 _NAMES = texts(NAMES)
 _PARTICIPANT_LISTS = participant_lists()
-_PERIOD_START = st.integers(-60, 60)
-_PERIOD_LENGTH = st.integers(0, 364)
+#: Day offsets where no ranges say otherwise: the period's start from today, and its length.
+_PERIOD_START, _PERIOD_LENGTH = 60, 364
 _REASONS_OR_NONE = optional_text()
 _ADVANCES = ("begin_evaluations", "begin_planning", "begin_attainment")
 _EDIT_KINDS = ("name", "participants", "period", "schedule")
 
 
 def _period(draw: st.DrawFn, around: dt.date) -> Arguments:
-    start = around + dt.timedelta(days=draw(_PERIOD_START, label="period start"))
-    end = start + dt.timedelta(days=draw(_PERIOD_LENGTH, label="period length"))
+    ranges = in_force().ranges
+    shift = ranges.day_span(_PERIOD_START)
+    start = around + dt.timedelta(days=draw(integers(-shift, shift), label="period start"))
+    length = integers(0, ranges.day_span(_PERIOD_LENGTH))
+    end = start + dt.timedelta(days=draw(length, label="period length"))
     return {"period_start": start, "period_end": end}
 
 
@@ -323,7 +337,12 @@ def _edit(draw: st.DrawFn, cycle: ReviewCycle) -> Arguments:
 
 
 def _newcomers(cycle: ReviewCycle) -> tuple[str, ...]:
-    return tuple(person for person in PEOPLE if person not in cycle.employee_ids)
+    everyone = in_force().cast.everyone
+    return tuple(person for person in everyone if person not in cycle.employee_ids)
+
+
+def _first() -> str:
+    return in_force().cast.people[0]
 
 
 class ReviewCycleKit(Kit[ReviewCycle]):
@@ -344,7 +363,7 @@ class ReviewCycleKit(Kit[ReviewCycle]):
         )
 
     def cast(self, obj: ReviewCycle) -> tuple[Actor, ...]:
-        return (hr(), manager(obj.employee_ids[0] if obj.employee_ids else PEOPLE[0]))
+        return (hr(), manager(obj.employee_ids[0] if obj.employee_ids else _first()))
 
     def arguments(
         self, draw: st.DrawFn, obj: ReviewCycle, trigger: str, dest: str | None, at: dt.datetime
@@ -356,10 +375,10 @@ class ReviewCycleKit(Kit[ReviewCycle]):
             return {"status": status, "reason": draw(_REASONS_OR_NONE)}
         if trigger == "add_participant":
             newcomers = _newcomers(obj)
-            employee = choice(draw, newcomers) if newcomers else PEOPLE[0]
+            employee = choice(draw, newcomers) if newcomers else _first()
             return {"participant": draw(participants(employee)), "reason": draw(reasons())}
         if trigger == "remove_participant":
-            leaver = choice(draw, obj.employee_ids) if obj.employee_ids else PEOPLE[0]
+            leaver = choice(draw, obj.employee_ids) if obj.employee_ids else _first()
             return {"employee_id": leaver, "reason": draw(reasons())}
         return {"reason": draw(_REASONS_OR_NONE)}
 
@@ -375,7 +394,7 @@ class ReviewCycleKit(Kit[ReviewCycle]):
             stranger = CycleStatus(participants=[ParticipantStatus(employee_id="zed")])
             return {"status": choice(draw, (status, stranger, None))}
         if trigger == "add_participant":
-            known = obj.employee_ids[0] if obj.employee_ids else PEOPLE[0]
+            known = obj.employee_ids[0] if obj.employee_ids else _first()
             joiner = Participant(employee_id=known)  # already in: the guard refuses it
             return {"participant": joiner, "reason": choice(draw, ("joined", " "))}
         if trigger == "remove_participant":
