@@ -1,26 +1,40 @@
 """The workflow machine: an integrator's three lines run it; its story reaches every lifecycle's
-far end; each invariant fails when its rule is broken; its settings follow the profile."""
+far end (or, focused, the parts one lifecycle needs); it never fires at an object in a final
+state; each invariant fails when its rule is broken, and the bugs the docs plant are found and
+reported in a few lines; its settings follow the profile."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import pytest
-from hypothesis import Phase, settings
+from hypothesis import Phase, find, settings
 from hypothesis.stateful import invariant, run_state_machine_as_test
 from tests.conformance.broken_stores import HalfCommitStore
 
-from perfcore import Actor, Policy
+from perfcore import Actor, Policy, Role
 from perfcore._aggregate import holding
 from perfcore.evaluation import Evaluation, Rating
 from perfcore.policy import EndorsementPolicy, EvaluationPolicy
-from perfcore.rules import anyone
+from perfcore.rules import anyone, has_role, is_person
+from perfcore.testing import profiles
+from perfcore.testing import strategies as pst
 from perfcore.testing._workflow import checks, steps
+from perfcore.testing._workflow.snapshot import take
 from perfcore.testing.drivers import EPOCH, driver_for
-from perfcore.testing.workflow import Call, Outcome, WorkflowMachine, memory_store
+from perfcore.testing.workflow import (
+    INVARIANTS,
+    LIFECYCLES,
+    Call,
+    Outcome,
+    Ranges,
+    WorkflowMachine,
+    memory_store,
+)
 
 
 class MemoryWorkflow(WorkflowMachine):
@@ -37,21 +51,18 @@ TestMemoryWorkflow = MemoryWorkflow.TestCase
 
 #: Quick runs for the tests that expect a failure: nothing to shrink, nothing to remember.
 QUICK = settings(max_examples=5, database=None, deadline=None, phases=[Phase.generate])
-
-#: Every invariant of the machine, by method name.
-INVARIANTS = (
-    "states_are_reached_only_through_the_table",
-    "stored_objects_replay_their_history",
-    "audit_log_verifies_and_holds_the_accepted_commands",
-    "duties_are_segregated",
-    "published_job_descriptions_were_endorsed",
-    "attained_plans_had_every_goal_achieved",
-    "finalized_evaluations_rested_on_evidence",
-    "subjects_see_no_reviewer_and_no_small_group",
-    "no_notification_is_lost",
-    "one_number_of_a_lineage_is_published",
-    "the_store_agrees_with_the_reference",
-)
+#: Every lifecycle's object in the story, and the state the story leaves it in.
+TOLD = {
+    ("Goal", "goal-awaiting-approval"): "proposed",
+    ("Goal", "goal-awaiting-approval-of-hr"): "proposed",
+    ("Plan", "plan-awaiting-approval"): "submitted",
+    ("JobDescription", "story-jd-1"): "superseded",
+    ("JobDescription", "story-jd-2"): "published",
+    ("Goal", "story-goal"): "achieved",
+    ("ReviewCycle", "story-cycle"): "closed",
+    ("Evaluation", "story-evaluation"): "finalized",
+    ("Plan", "story-plan"): "attained",
+}
 
 
 def check_everything(machine: WorkflowMachine) -> None:
@@ -76,16 +87,29 @@ def test_the_story_reaches_the_far_end_of_every_lifecycle() -> None:
     machine = told(WorkflowMachine())
     check_everything(machine)
     states = {key: str(obj.state) for key, obj in machine.snapshot.objects.items()}
-    assert states == {
-        ("JobDescription", "story-jd-1"): "superseded",
-        ("JobDescription", "story-jd-2"): "published",
-        ("Goal", "story-goal"): "achieved",
-        ("ReviewCycle", "story-cycle"): "closed",
-        ("Evaluation", "story-evaluation"): "finalized",
-        ("Plan", "story-plan"): "attained",
-    }
+    assert states == TOLD
     assert len(machine.snapshot.pending) == 7
     machine.teardown()
+
+
+@pytest.mark.parametrize("name", LIFECYCLES)
+def test_a_focused_story_tells_only_what_its_lifecycle_needs(name: str) -> None:
+    class Focused(WorkflowMachine):
+        focus = name
+
+    machine = told(Focused())
+    kinds = {kind for kind, _ in machine.snapshot.objects}
+    assert name in kinds
+    needs = {"Plan": {"Goal", "Plan"}, "Evaluation": {"JobDescription", "Evaluation"}}
+    assert kinds == needs.get(name, set(LIFECYCLES) if name == "ReviewCycle" else {name})
+    machine.teardown()
+
+
+def test_an_unknown_focus_is_refused_when_the_class_is_made() -> None:
+    with pytest.raises(ValueError, match="focus='Payslip'"):
+
+        class Unknown(WorkflowMachine):
+            focus = "Payslip"
 
 
 def test_a_cast_without_the_storys_people_tells_no_story() -> None:
@@ -235,7 +259,7 @@ def test_an_accepted_command_that_skipped_a_version_is_caught() -> None:
     result = machine.execute(call).result
     assert result is not None
     skipped = attrs.evolve(result, version=2)
-    after = attrs.evolve(machine.snapshot, objects={("JobDescription", result.id): skipped})
+    after = attrs.evolve(machine.snapshot, objects={("Goal", result.id): skipped})
     with pytest.raises(AssertionError, match="to version 2"):
         steps.check_accepted(call, Outcome(result=skipped), before, after)
 
@@ -257,7 +281,8 @@ def test_an_integrators_invariant_fails_the_run() -> None:
 def test_the_settings_follow_the_profile_in_force() -> None:
     chosen = MemoryWorkflow.TestCase.settings
     assert chosen.stateful_step_count == 30
-    assert chosen.max_examples == max(5, settings().max_examples // 4)
+    assert chosen.max_examples == max(10, settings().max_examples // 4)
+    assert Phase.explain not in chosen.phases
     assert chosen.deadline is None
 
 
@@ -268,3 +293,202 @@ def test_a_subclass_may_choose_its_own_settings() -> None:
 
     chosen = Small.TestCase.settings
     assert (chosen.max_examples, chosen.stateful_step_count) == (3, 7)
+
+
+# -- where the steps go --------------------------------------------------------------------------
+
+
+class Recorded(WorkflowMachine):
+    """Records every call after the story, with the object it was fired on as it stood."""
+
+    recorded: ClassVar[list[tuple[Call, Any]]] = []
+
+    def execute(self, call: Call) -> Outcome:
+        kind = next(kind for kind, service in _SERVICES.items() if service == call.service)
+        target = None if call.target is None else self.snapshot.objects.get((kind, call.target))
+        type(self).recorded.append((call, target))
+        return super().execute(call)
+
+
+_SERVICES = {
+    "Goal": "goals",
+    "JobDescription": "job_descriptions",
+    "Plan": "plans",
+    "Evaluation": "evaluations",
+    "ReviewCycle": "cycles",
+}
+
+
+def _record(machine: type[Recorded], examples: int = 10) -> list[tuple[Call, Any]]:
+    machine.recorded = []
+    run_state_machine_as_test(
+        machine, settings=settings(QUICK, max_examples=examples, derandomize=True)
+    )
+    return machine.recorded
+
+
+def test_no_command_is_fired_at_an_object_in_a_final_state() -> None:
+    calls = _record(Recorded, examples=15)
+    fired = [(call, obj) for call, obj in calls if obj is not None and call.method != "new_version"]
+    assert len(fired) > 100
+    final = [
+        (call, obj.state) for call, obj in fired if not obj.lifecycle.triggers_from(str(obj.state))
+    ]
+    assert final == []
+
+
+def test_a_focused_machine_spends_every_step_on_its_lifecycle() -> None:
+    class OnGoals(Recorded):
+        focus = "Goal"
+
+    calls = _record(OnGoals)
+    assert {call.service for call, _ in calls} == {"goals"}
+    assert sum(call.method == "approve" for call, _ in calls) >= 10
+
+
+def test_the_calls_follow_the_ranges() -> None:
+    class Wide(Recorded):
+        focus = "Goal"
+        ranges = Ranges(days=400, numbers=(100, 200))
+
+    calls = _record(Wide)
+    created = [call.args for call, _ in calls if call.method == "create" and call.target is None]
+    random = [args for args in created if "id" not in args]  # the story's objects have ids
+    assert any(args["due"] - args["start"] > dt.timedelta(days=30) for args in random)
+    targets = [args["target"] for args in random if args["target"] not in (10, 5, 0)]
+    assert targets
+    assert all(100 <= target <= 200 for target in targets)
+
+
+# -- the bugs the docs plant are found, and reported in a few lines -------------------------------
+
+#: The docs' example: a policy that lets anyone approve a goal, its owner too.
+LAX = Policy().with_rules({("Goal", "approve"): anyone})
+
+
+class OwnerApproves(WorkflowMachine):
+    policy = LAX
+
+
+class OwnerApprovesFocused(WorkflowMachine):
+    policy = LAX
+    focus = "Goal"
+
+
+def _failure(machine: type[WorkflowMachine], chosen: settings) -> tuple[str, list[str]]:
+    """The message of the run's failure, and the lines of its report (message and steps)."""
+    with pytest.raises(AssertionError) as failure:
+        run_state_machine_as_test(machine, settings=chosen)
+    message = str(failure.value)
+    return message, [*message.splitlines(), *getattr(failure.value, "__notes__", [])]
+
+
+def _default(**changes: Any) -> settings:
+    """The machine's settings under the default (fast) profile, remembering nothing."""
+    chosen = WorkflowMachine.workflow_settings(settings.get_profile(profiles.FAST))
+    return settings(chosen, database=None, **changes)
+
+
+@pytest.mark.parametrize("machine", [OwnerApproves, OwnerApprovesFocused], ids=["all", "goals"])
+def test_an_owner_approving_their_own_goal_is_found_and_shrunk_to_a_short_report(
+    machine: type[WorkflowMachine],
+) -> None:
+    message, report = _failure(machine, _default(derandomize=True))
+    assert "approved by its owner" in message
+    assert len(report) < 40, "\n".join(report)
+    steps = [line for line in report if line.startswith("state.work_on_")]
+    assert len(steps) <= 3, "\n".join(report)
+    assert steps[-1].startswith("state.work_on_goals(call=pc.goals.approve('goal-"), steps
+
+
+@pytest.mark.thorough
+def test_the_docs_example_is_found_in_16_of_20_runs_at_default_settings() -> None:
+    """The issue's measure: 20 runs of the whole machine (not focused) at the default
+    profile's settings, each from a new random seed. Shrinking, and how long it takes, is
+    measured by ``python -m tests.properties.measure_workflow``, not asserted here."""
+    runs = [_finds(OwnerApproves, _default(phases=[Phase.generate])) for _ in range(20)]
+    assert sum(runs) >= 16
+
+
+def _finds(machine: type[WorkflowMachine], chosen: settings) -> bool:
+    """Whether a run finds an owner approving their own goal."""
+    try:
+        run_state_machine_as_test(machine, settings=chosen)
+    except AssertionError as failure:
+        return "approved by its owner" in str(failure)
+    return False
+
+
+def test_an_hr_owner_approving_their_own_goal_is_found() -> None:
+    """HR people own goals too: a policy that lets HR approve any goal lets HR approve their
+    own, which the default policy ("never the owner") does not."""
+
+    class HrApproves(WorkflowMachine):
+        policy = Policy().with_rules(
+            {("Goal", "approve"): has_role(Role.HR) | is_person("manager_id", "the manager")}
+        )
+
+    message, _ = _failure(HrApproves, _default(derandomize=True, phases=[Phase.generate]))
+    assert "approved by its owner 'ivy'" in message or "approved by its owner 'hana'" in message
+
+
+def test_a_reviewer_whose_id_is_a_word_of_the_view_raises_no_alarm() -> None:
+    """A reviewer called ``max`` (a key of the scale in the subject's view) or ``Delivery``
+    (a criterion): the privacy check compares identities, not words."""
+
+    def reviewed_by(*names: str) -> Callable[[Evaluation], bool]:
+        def holds(ev: Evaluation) -> bool:
+            return {r.reviewer_id for r in ev.feedback_requests} >= set(names)
+
+        return holds
+
+    for name in ("max", "Delivery", "jd-1"):
+        evaluation = _finalized_reviewed_by(name)
+        checks.check_subject_view(evaluation, Policy())
+    found = find(
+        pst.evaluations(states=["finalized", "acknowledged", "disputed"]),
+        reviewed_by("max"),
+        settings=settings(database=None, phases=[Phase.generate], max_examples=2000),
+    )
+    checks.check_subject_view(found, Policy())
+
+
+def _finalized_reviewed_by(name: str) -> Evaluation:
+    """A finalized evaluation with ``name`` among three more peers who answered."""
+    driver = driver_for("Evaluation")
+    evaluation = driver.reach("manager_review", id="ev-words")
+    at, ben, hana = EPOCH + dt.timedelta(days=2), Actor(id="ben"), Actor(id="hana", roles={"hr"})
+    for reviewer in (name, "x-2", "x-3"):
+        evaluation = evaluation.request_feedback(
+            by=ben, at=at, reviewer_id=reviewer, relationship="peer"
+        )
+        scores = dict.fromkeys(evaluation.criterion_weights, 4)
+        evaluation = evaluation.give_feedback(by=Actor(id=reviewer), at=at, scores=scores)
+    ratings = [
+        Rating(criterion=criterion, score=4, evidence="e")
+        for criterion in evaluation.criterion_weights
+    ]
+    evaluation = evaluation.submit_manager_review(by=ben, at=at, ratings=ratings)
+    return evaluation.finalize(by=hana, at=at)
+
+
+def test_a_view_that_names_a_reviewer_in_its_text_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    evaluation = _finalized_reviewed_by("max")
+    real = Evaluation.view_for
+
+    def leaky(self: Evaluation, actor: Actor, policy: Any = None) -> dict[str, Any]:
+        view = real(self, actor, policy)
+        said = ", ".join(response.reviewer_id for response in self.feedback_responses)
+        return {**view, "disputes": ({"reason": f"as {said} said"},)}
+
+    monkeypatch.setattr(Evaluation, "view_for", leaky)
+    with pytest.raises(AssertionError, match=r"shows its subject the reviewers \[.*'max'"):
+        checks.check_subject_view(evaluation, Policy())
+
+
+def test_a_snapshot_reader_reads_what_take_reads() -> None:
+    machine = told(WorkflowMachine())
+    assert machine.take() == take(machine.store, machine.keys)
+    machine.teardown()

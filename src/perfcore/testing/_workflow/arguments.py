@@ -54,8 +54,8 @@ def _optional_reason(_world: World, _obj: Any) -> st.SearchStrategy[dict[str, An
 def _goal_edit(world: World, _obj: Any) -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(
         st.fixed_dictionaries({"title": st.sampled_from(("Resolve more tickets", " "))}),
-        st.fixed_dictionaries({"due": world.day(1, 8)}),
-        st.fixed_dictionaries({"target": st.sampled_from((10, 5, 0))}),
+        st.fixed_dictionaries({"due": world.day(1, world.span(8))}),
+        st.fixed_dictionaries({"target": world.numbers(10, 5, 0)}),
     )
 
 
@@ -63,8 +63,8 @@ def _check_in(world: World, goal: Goal) -> st.SearchStrategy[dict[str, Any]]:
     """Mostly the target reached, today; sometimes any value, or a day not yet come."""
     return st.fixed_dictionaries(
         {
-            "on": mostly(world.day(-2, 0), world.day(1, 1)),
-            "value": mostly(st.just(int(goal.target)), st.integers(0, 20)),
+            "on": mostly(world.day(-world.span(2), 0), world.day(1, 1)),
+            "value": mostly(st.just(goal.target), world.numbers(*range(21))),
         }
     )
 
@@ -117,7 +117,7 @@ def _plan_edit(world: World, _obj: Any) -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(
         st.fixed_dictionaries({"objectives": objectives(world)}),
         st.fixed_dictionaries({"review_schedule": st.sampled_from(("FREQ=DAILY", None))}),
-        st.fixed_dictionaries({"end": world.day(1, 6)}),
+        st.fixed_dictionaries({"end": world.day(1, world.span(6))}),
     )
 
 

@@ -3,6 +3,9 @@
 A :class:`Call` names a service (``"goals"``), a method (``"approve"``), the object it acts on
 and its keyword arguments, so that the same call can run against two services (the store under
 test and the reference) and be printed in a failing example as the code that ran.
+
+Its assertions say what broke in words of their own; pytest is asked not to rewrite them
+(PYTEST_DONT_REWRITE), so that a failing run prints the same few lines under pytest as anywhere.
 """
 
 from __future__ import annotations
@@ -88,6 +91,10 @@ class Call:
         shown = [repr(self.target)] if self.target is not None else []
         shown += [f"{name}={_shown(value)}" for name, value in self.args.items()]
         return f"pc.{self.service}.{self.method}({', '.join(shown)})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis would print an attrs record field by field: the code that ran reads better.
+        printer.text(repr(self))
 
 
 @attrs.frozen(kw_only=True)

@@ -3,13 +3,19 @@ saying which object broke which rule.
 
 They read only the objects (their fields and histories) and the policy, so they hold for any
 store and say nothing about how a store is built.
+
+Its assertions say what broke in words of their own; pytest is asked not to rewrite them
+(PYTEST_DONT_REWRITE), so that a failing run prints the same few lines under pytest as anywhere.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
 from typing import Any
+
+import attrs
 
 from perfcore._aggregate import Aggregate
 from perfcore.actor import Actor
@@ -29,6 +35,7 @@ __all__ = [
     "check_replay",
     "check_segregation",
     "check_subject_view",
+    "with_reviewers_renamed",
 ]
 
 
@@ -163,26 +170,76 @@ def check_finalization(ev: Evaluation, policy: Policy) -> None:
         assert not unresolved, f"evaluation {ev.id!r} was finalised diverging on {unresolved}"
 
 
-def _words(value: Any) -> Iterator[str]:
-    """Every string in a view: keys and values, however deep."""
+#: The fields of an event's payload records that hold a person's id.
+_PERSON_FIELDS = frozenset({"reviewer_id", "requested_by", "by"})
+
+
+def _stand_in(number: int) -> str:
+    """An id no word of a view holds by chance: a reviewer is renamed to it, then looked for."""
+    return f"~reviewer~{number}~stand-in~"
+
+
+def _renamed(value: Any, names: Mapping[str, str], field: str | None = None) -> Any:
+    """``value`` (an event payload) with every person's id in ``names`` renamed, wherever it
+    stands as a person (the fields of :data:`_PERSON_FIELDS`), and nowhere else."""
+    if isinstance(value, str):
+        return names.get(value, value) if field in _PERSON_FIELDS else value
+    if isinstance(value, Mapping):
+        return {key: _renamed(item, names, key) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_renamed(item, names, field) for item in value)
+    return value
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a view, keys and values, however deep (and any other value's repr)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            yield from _words(key)
-            yield from _words(item)
+            yield from _strings(key)
+            yield from _strings(item)
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
-            yield from _words(item)
+            yield from _strings(item)
+    elif value is not None and not isinstance(value, bool | int | Decimal | dt.date):
+        yield repr(value)
+
+
+def with_reviewers_renamed(ev: Evaluation) -> tuple[Evaluation, dict[str, str]]:
+    """``ev`` replayed with each reviewer renamed to a stand-in no view can hold by chance,
+    and the stand-ins, by reviewer: everywhere the history names them as a person (who asked,
+    who answered or declined, who fired a command), and nowhere else, so that a reviewer called
+    ``max`` leaves the scale's ``max`` alone. The subject and the evaluator keep their ids: the
+    subject may see them."""
+    kept = {ev.subject_id, ev.evaluator_id}
+    reviewers = sorted({request.reviewer_id for request in ev.feedback_requests} - kept)
+    names = {reviewer: _stand_in(number) for number, reviewer in enumerate(reviewers, 1)}
+    history = [
+        attrs.evolve(
+            event,
+            actor_id=names.get(event.actor_id, event.actor_id),
+            payload=_renamed(event.payload, names),
+        )
+        for event in ev.history
+    ]
+    return Evaluation.replay(history), names
 
 
 def check_subject_view(ev: Evaluation, policy: Policy) -> None:
     """What the subject can see never names a reviewer, nor shows a feedback group (or a
-    criterion's average within one) that fewer reviewers than the threshold gave."""
+    criterion's average within one) that fewer reviewers than the threshold gave.
+
+    Identities are compared, not words: each reviewer is renamed to a stand-in (see
+    :func:`with_reviewers_renamed`) and the subject's view of the renamed evaluation must hold
+    no stand-in, in any key, value or text."""
+    renamed, names = with_reviewers_renamed(ev)
+    shown = list(_strings(renamed.view_for(Actor(id=ev.subject_id), policy)))
+    named = sorted(
+        reviewer for reviewer, stand_in in names.items() if any(stand_in in s for s in shown)
+    )
+    assert not named, f"evaluation {ev.id!r} shows its subject the reviewers {named}"
     view = ev.view_for(Actor(id=ev.subject_id), policy)
-    reviewers = {request.reviewer_id for request in ev.feedback_requests}
-    named = reviewers & set(_words(view))
-    assert not named, f"evaluation {ev.id!r} shows its subject the reviewers {sorted(named)}"
     threshold = policy.evaluation.anonymity_threshold
     groups = ev.responses_by_relationship()
     for group in view["feedback"] or ():

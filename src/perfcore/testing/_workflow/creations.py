@@ -49,14 +49,14 @@ def objectives(world: World, min_size: int = 0) -> st.SearchStrategy[tuple[Objec
 @st.composite
 def goal(draw: st.DrawFn, world: World) -> Call:
     """Mostly a measurable goal from 0 to 10, due within a week; sometimes any numbers."""
-    start = draw(world.day(-3, 0))
+    start = draw(world.day(-world.span(3), 0))
     owner = draw(world.person())
     numbers = draw(
         mostly(
             st.just((0, 10, "increase")),
             st.tuples(
-                st.sampled_from((0, 20)),
-                st.sampled_from((10, 5, 0)),
+                world.numbers(0, 20),
+                world.numbers(10, 5, 0),
                 st.sampled_from(("increase", "decrease")),
             ),
         )
@@ -71,7 +71,7 @@ def goal(draw: st.DrawFn, world: World) -> Call:
         target=numbers[1],
         direction=numbers[2],
         start=start,
-        due=start + dt.timedelta(days=draw(mostly(st.integers(1, 6), st.just(0)))),
+        due=start + dt.timedelta(days=draw(mostly(st.integers(1, world.span(6)), st.just(0)))),
     )  # fmt: skip
 
 
@@ -106,7 +106,7 @@ def plan(draw: st.DrawFn, world: World) -> Call:
     team = frozenset[str]()
     if kind == "team":
         team = draw(st.frozensets(st.sampled_from(world.people), min_size=1, max_size=3))
-    start = draw(world.day(-2, 0))
+    start = draw(world.day(-world.span(2), 0))
     author = draw(world.person())
     department = st.just(Approver.department("people"))
     approver = st.one_of(department, world.person(besides=author).map(Approver.person))
@@ -116,7 +116,9 @@ def plan(draw: st.DrawFn, world: World) -> Call:
         subject_id="team-support" if kind == "team" else draw(world.person(besides=author)),
         author_id=author,
         start=start,
-        end=start + dt.timedelta(days=draw(mostly(st.integers(3, 6), st.integers(0, 2)))),
+        end=start + dt.timedelta(
+            days=draw(mostly(st.integers(3, max(3, world.span(6))), st.integers(0, 2)))
+        ),
         team_member_ids=team,
         approver=draw(mostly(approver, st.none())),
         objectives=draw(mostly(objectives(world, min_size=1), st.just(()))),
@@ -134,7 +136,7 @@ def evaluation(draw: st.DrawFn, world: World) -> Call:
     """Mostly an evaluation against a stored job description (sometimes one kept elsewhere,
     or a missing one) for a period that has ended."""
     source = draw(lean(world.ids("JobDescription"), ("outside", "missing")))
-    end = draw(mostly(world.day(-3, 0), world.day(1, 2)))
+    end = draw(mostly(world.day(-world.span(3), 0), world.day(1, 2)))
     subject = draw(world.person())
     extra: dict[str, Any] = {}
     if source == "outside":

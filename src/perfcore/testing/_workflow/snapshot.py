@@ -2,6 +2,9 @@
 
 The workflow machine compares snapshots taken before and after each command: a refused command
 must leave the snapshot as it was, an accepted one must change only what it says.
+
+Its assertions say what broke in words of their own; pytest is asked not to rewrite them
+(PYTEST_DONT_REWRITE), so that a failing run prints the same few lines under pytest as anywhere.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ import attrs
 from perfcore._aggregate import Aggregate
 from perfcore.events import Event
 from perfcore.lifecycle import lifecycle_of
-from perfcore.ports import IdempotencyRecord, Notification, Store, UnitOfWork
+from perfcore.ports import IdempotencyRecord, Notification, RecordedEvent, Store, UnitOfWork
 from perfcore.recording import decode
 from perfcore.streams import QUERY_COLUMNS, aggregate_type
 
-__all__ = ["ObjectKey", "Snapshot", "key_of", "take"]
+__all__ = ["ObjectKey", "Reader", "Snapshot", "key_of", "take"]
 
 ObjectKey = tuple[str, str]
 
@@ -65,37 +68,68 @@ def take(store: Store, keys: Iterable[str]) -> Snapshot:
     Raises:
         AssertionError: a stream listed twice.
     """
-    with store.unit_of_work() as uow:
-        objects: dict[ObjectKey, Aggregate] = {}
-        after: tuple[str, str] | None = None
+    return Reader(store).take(keys)
+
+
+class Reader:
+    """Takes snapshots of one store, again and again, decoding and replaying only what changed.
+
+    Every snapshot reads every stream's events and the whole global order, through the ports,
+    as :func:`take` does; an event whose stored bytes it has decoded before is not decoded
+    again, and a stream whose events are all as they were is not replayed again (objects are
+    values: the same events replay to the same object). Whatever a store changes, in any
+    event, is read and replayed afresh.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._decoded: dict[RecordedEvent, Event] = {}
+        self._replayed: dict[ObjectKey, tuple[tuple[RecordedEvent, ...], Aggregate]] = {}
+
+    def take(self, keys: Iterable[str]) -> Snapshot:
+        """Read everything the store holds (see :func:`take`)."""
+        with self.store.unit_of_work() as uow:
+            objects: dict[ObjectKey, Aggregate] = {}
+            after: tuple[str, str] | None = None
+            while True:
+                heads = uow.events.streams(after=after, limit=500)
+                if not heads:
+                    break
+                for head in heads:
+                    if head.kind not in QUERY_COLUMNS:
+                        continue
+                    key = (head.kind, head.id)
+                    assert key not in objects, f"{key} is listed twice"
+                    objects[key] = self._object(key, tuple(uow.events.read(head.kind, head.id)))
+                after = (heads[-1].kind, heads[-1].id)
+            return Snapshot(
+                objects=objects,
+                audit=tuple(self._log(uow)),
+                pending=tuple(uow.outbox.pending(_EVERY_NOTIFICATION)),
+                keys={key: uow.idempotency.get(key) for key in keys},
+            )
+
+    def _decode(self, recorded: RecordedEvent) -> Event:
+        event = self._decoded.get(recorded)
+        if event is None:
+            event = self._decoded[recorded] = decode(recorded)
+        return event
+
+    def _object(self, key: ObjectKey, recorded: tuple[RecordedEvent, ...]) -> Aggregate:
+        known = self._replayed.get(key)
+        if known is not None and known[0] == recorded:
+            return known[1]
+        obj = aggregate_type(key[0]).replay(self._decode(event) for event in recorded)
+        self._replayed[key] = (recorded, obj)
+        return obj
+
+    def _log(self, uow: UnitOfWork) -> Iterable[Event]:
+        position = 0
         while True:
-            heads = uow.events.streams(after=after, limit=500)
-            if not heads:
-                break
-            for head in heads:
-                if head.kind not in QUERY_COLUMNS:
-                    continue
-                key = (head.kind, head.id)
-                assert key not in objects, f"{key} is listed twice"
-                objects[key] = aggregate_type(head.kind).replay(
-                    decode(recorded) for recorded in uow.events.read(head.kind, head.id)
-                )
-            after = (heads[-1].kind, heads[-1].id)
-        return Snapshot(
-            objects=objects,
-            audit=tuple(_log(uow)),
-            pending=tuple(uow.outbox.pending(_EVERY_NOTIFICATION)),
-            keys={key: uow.idempotency.get(key) for key in keys},
-        )
-
-
-def _log(uow: UnitOfWork) -> Iterable[Event]:
-    position = 0
-    while True:
-        page = uow.events.scan(after=position, limit=1000)
-        if not page:
-            return
-        for recorded in page:
-            if recorded.kind in QUERY_COLUMNS:
-                yield decode(recorded)
-        position = page[-1].position
+            page = uow.events.scan(after=position, limit=1000)
+            if not page:
+                return
+            for recorded in page:
+                if recorded.kind in QUERY_COLUMNS:
+                    yield self._decode(recorded)
+            position = page[-1].position

@@ -1,4 +1,8 @@
-"""What one command may change: checks on the snapshots taken just before and just after it."""
+"""What one command may change: checks on the snapshots taken just before and just after it.
+
+Its assertions say what broke in words of their own; pytest is asked not to rewrite them
+(PYTEST_DONT_REWRITE), so that a failing run prints the same few lines under pytest as anywhere.
+"""
 
 from __future__ import annotations
 

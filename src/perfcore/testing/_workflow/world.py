@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 
 from perfcore.actor import Actor
 from perfcore.lifecycle import lifecycle_of
-from perfcore.policy import Policy
+from perfcore.policy import DEFAULT_POLICY, Policy
 from perfcore.testing._workflow.snapshot import Snapshot
+from perfcore.testing.strategies._common import Ranges, decimals
 
-__all__ = ["LIKELY", "REASONS", "World", "draft", "lean", "mostly"]
+__all__ = ["LIKELY", "REASONS", "World", "draft", "lean", "mostly", "pick"]
 
 T = TypeVar("T")
 
@@ -45,12 +46,24 @@ class World:
         actors: everyone who may act.
         policy: the policy in force.
         snapshot: what the store holds.
+        ranges: how far drawn dates and numbers range.
     """
 
     today: dt.date
     actors: tuple[Actor, ...]
     policy: Policy
     snapshot: Snapshot
+    ranges: Ranges = attrs.field(factory=Ranges)
+
+    def span(self, default: int) -> int:
+        """How many days a date may be from today: the ranges' ``days``, or ``default``."""
+        return self.ranges.day_span(default)
+
+    def numbers(self, *defaults: int) -> st.SearchStrategy[Any]:
+        """A goal's metric value: one of ``defaults``, or any in the ranges' ``numbers``."""
+        if self.ranges.numbers is None:
+            return st.sampled_from(defaults)
+        return decimals(*self.ranges.numbers, places=2)
 
     @property
     def people(self) -> tuple[str, ...]:
@@ -78,19 +91,21 @@ class World:
         someone the object names (its owner, manager, author, subject...); sometimes anyone.
 
         Leaning to the people an object names moves it along (the owner's manager approves),
-        and tempts a lax policy into letting someone act on their own object.
+        and tempts a lax policy into letting someone act on their own object. Where the policy
+        admits someone the default policy would refuse, the lean is to them first (the object's
+        own people among them first): that is where a policy of one's own goes wrong.
         """
-        admitted = [actor for actor in self.actors if self._admits(actor, name, target, trigger)]
+        admitted = [a for a in self.actors if _admits(self.policy, a, name, target, trigger)]
         named = [actor for actor in admitted if actor.id in _people_named(target)]
-        if not admitted:
-            return st.sampled_from(self.actors)
-        return mostly(lean(named, admitted), st.sampled_from(self.actors))
-
-    def _admits(self, actor: Actor, name: str, target: Any, trigger: str) -> bool:
-        try:
-            return self.policy.permits(actor, name, target, trigger)
-        except Exception:  # an integrator's rule may want more of a draft than it has: no lean
-            return False
+        tempting: list[Actor] = []
+        if self.policy is not DEFAULT_POLICY:
+            tempting = [
+                a for a in admitted if not _admits(DEFAULT_POLICY, a, name, target, trigger)
+            ]
+        own = [actor for actor in tempting if actor in named]
+        # Each tier is taken three times in four when it has someone: tempted (own people
+        # first), named, admitted, anyone.
+        return _tiered(((own, tempting), (named,), (admitted,)), tuple(self.actors))
 
     def triggers(
         self, obj: Any, available: Sequence[str], setbacks: frozenset[str] = frozenset()
@@ -103,6 +118,13 @@ class World:
         return lean(onward or allowed, available)
 
 
+def _admits(policy: Policy, actor: Actor, name: str, target: Any, trigger: str) -> bool:
+    try:
+        return policy.permits(actor, name, target, trigger)
+    except Exception:  # an integrator's rule may want more of a draft than it has: no lean
+        return False
+
+
 #: The fields in which an object names people.
 _NAMING = ("owner_id", "manager_id", "author_id", "subject_id", "evaluator_id", "employee_id")
 
@@ -111,11 +133,46 @@ def _people_named(target: Any) -> set[str]:
     return {value for field in _NAMING if isinstance(value := getattr(target, field, None), str)}
 
 
+#: An index into a list of any length (taken modulo its length): always one choice, whatever the
+#: length, and 0 (the first) when shrunk.
+_INDEX = st.integers(0, 1023)
+
+
+def pick(draw: st.DrawFn, options: Sequence[T]) -> T:
+    """One of ``options`` (shrinking to the first), drawn as one choice however many there are.
+
+    ``st.sampled_from`` draws nothing from a list of one: had a shorter story left two goals
+    to choose from where a longer one left one, every later choice of a failing run would
+    move, and it would not shrink to the shorter story.
+    """
+    return options[draw(_INDEX) % len(options)]
+
+
 def lean(likely: Sequence[T], anything: Sequence[T]) -> st.SearchStrategy[T]:
     """Mostly one of ``likely`` (when there is one); sometimes one of ``anything``."""
-    if not likely:
-        return st.sampled_from(anything)
-    return mostly(st.sampled_from(likely), st.sampled_from(anything))
+    return _tiered(((tuple(likely),),), tuple(anything))
+
+
+@st.composite
+def _tiered(
+    draw: st.DrawFn, tiers: tuple[tuple[Sequence[T], ...], ...], anything: Sequence[T]
+) -> T:
+    """One of the first tier (a list of lists, the first with someone in it, three times in
+    four) that has someone, else of the next..., else of ``anything``.
+
+    Every call makes the same choices however long the lists are (one "take it?" per list, one
+    index), so that a failing run's later choices stay where they are when shrinking changes
+    which objects there are to choose from.
+    """
+    chosen: Sequence[T] = anything
+    for tier in tiers:
+        taken = [draw(LIKELY) for _ in tier]
+        if chosen is anything:
+            for options, take in zip(tier, taken, strict=True):
+                if take and options:
+                    chosen = options
+                    break
+    return pick(draw, chosen)
 
 
 def mostly(good: st.SearchStrategy[T], anything: st.SearchStrategy[T]) -> st.SearchStrategy[T]:
