@@ -5,6 +5,7 @@ run loads the plugin once), and its strategies to ``st.from_type`` with nothing 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ from perfcore.testing._fakes import ManualClock
 from perfcore.testing._hypothesis import public_types
 from perfcore.testing.strategies._registry import strategies_by_type
 
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
+
 
 @pytest.fixture
 def profile_kept() -> Iterator[None]:
@@ -27,6 +30,21 @@ def profile_kept() -> Iterator[None]:
     name = settings.get_current_profile_name()
     yield
     settings.load_profile(name)
+
+
+def _fixture_example() -> str:
+    """The test module docs/testing.md shows for the plugin's fixtures."""
+    section = PAGE.read_text(encoding="utf-8").split("## Settings profiles and the pytest plugin")[
+        1
+    ]
+    found = re.search(r"```python\n(import datetime.*?)```", section, re.DOTALL)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_docs_example_runs_on_the_plugins_fixtures(tmp_path: Path) -> None:
+    outcomes = run_module(tmp_path, _fixture_example())
+    assert outcomes == {"test_an_approved_goal_is_active": "passed"}, outcomes.reports
 
 
 def test_a_policy_of_ones_own_replaces_the_default(tmp_path: Path) -> None:

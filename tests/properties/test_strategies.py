@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import re
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from random import Random
 from typing import Any
 
@@ -478,3 +480,17 @@ def test_a_failing_sequence_prints_in_a_few_lines() -> None:
     assert "policy=Policy(the default but Goal.approve: 'anyone')" in report
     assert "_trail" not in report
     assert "Event(" not in report
+
+
+# -- the reference page ---------------------------------------------------------------------------
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "strategies.md"
+
+
+def test_the_reference_page_names_every_strategy() -> None:
+    page = PAGE.read_text(encoding="utf-8")
+    headings = set(re.findall(r"^#### `(\w+)", page, re.MULTILINE))
+    assert headings == set(pst.__all__), (
+        f"missing: {sorted(set(pst.__all__) - headings)}; not exported: "
+        f"{sorted(headings - set(pst.__all__))}"
+    )
