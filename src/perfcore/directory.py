@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import abc
 import bisect
 import datetime as dt
 import threading
@@ -42,6 +43,7 @@ from perfcore.errors import PermissionDenied, ValidationError
 __all__ = [
     "Directory",
     "MemoryDirectory",
+    "PlacedDirectory",
     "Person",
     "Placement",
     "Relations",
@@ -73,6 +75,10 @@ class Person:
             raise ValidationError("manager_id", f"{self.id!r} cannot be their own manager")
 
 
+def _day(value: object) -> dt.date:
+    return check_date("on", value)
+
+
 @attrs.frozen(kw_only=True)
 class Placement:
     """A fact about a person, in force from ``effective`` until the next one.
@@ -82,8 +88,8 @@ class Placement:
         person: who they are that day, or ``None`` from the day they left.
     """
 
-    effective: dt.date
-    person_id: str
+    effective: dt.date = attrs.field(converter=_day)
+    person_id: str = attrs.field(validator=identifier)
     person: Person | None
 
 
@@ -101,17 +107,9 @@ class Directory(Protocol):
         ...
 
 
-class MemoryDirectory:
-    """A directory kept in memory: placements by person, each list in date order.
-
-    Implements :class:`Directory`; thread-safe.
-    """
-
-    def __init__(self) -> None:
-        self._placements: dict[str, list[Placement]] = {}
-        #: Everyone ever placed under a manager, so ``reports`` looks at those people only.
-        self._ever_under: dict[str, set[str]] = {}
-        self._lock = threading.Lock()
+class PlacedDirectory(abc.ABC):
+    """What every directory perfcore keeps itself shares: :meth:`place` and :meth:`leave` build
+    a checked :class:`Placement` and hand it to the subclass's ``_record``."""
 
     def place(
         self,
@@ -130,13 +128,35 @@ class MemoryDirectory:
         person = Person(
             id=person_id, manager_id=manager_id, department=department, roles=frozenset(roles)
         )
-        self._add(Placement(effective=check_date("on", on), person_id=person_id, person=person))
+        self._record(Placement(effective=on, person_id=person_id, person=person))
 
     def leave(self, person_id: str, *, on: dt.date) -> None:
-        """Record that ``person_id`` leaves the organisation on day ``on``."""
-        self._add(Placement(effective=check_date("on", on), person_id=person_id, person=None))
+        """Record that ``person_id`` leaves the organisation on day ``on``.
 
-    def _add(self, placement: Placement) -> None:
+        Raises:
+            ValidationError: the id or the day is not acceptable, or a placement on that day
+                exists.
+        """
+        self._record(Placement(effective=on, person_id=person_id, person=None))
+
+    @abc.abstractmethod
+    def _record(self, placement: Placement) -> None:
+        """Keep ``placement``; ValidationError if the person has one on that day already."""
+
+
+class MemoryDirectory(PlacedDirectory):
+    """A directory kept in memory: placements by person, each list in date order.
+
+    Implements :class:`Directory`; thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._placements: dict[str, list[Placement]] = {}
+        #: Everyone ever placed under a manager, so ``reports`` looks at those people only.
+        self._ever_under: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+
+    def _record(self, placement: Placement) -> None:
         with self._lock:
             placements = self._placements.setdefault(placement.person_id, [])
             days = [known.effective for known in placements]

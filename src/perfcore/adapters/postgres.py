@@ -88,7 +88,7 @@ import contextlib
 import datetime as dt
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
 
@@ -99,9 +99,8 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from perfcore._codec import canonical_json, from_json_data, to_json_data
 from perfcore._validate import check_aware, check_date
-from perfcore.actor import Role
 from perfcore.adapters import _postgres_schema as schema
-from perfcore.directory import Directory, Person, Placement
+from perfcore.directory import Directory, Person, PlacedDirectory, Placement
 from perfcore.errors import ConcurrencyError, NotFound, StorageError, ValidationError
 from perfcore.ports import (
     IDEMPOTENCY_KEY,
@@ -1450,7 +1449,7 @@ class PostgresStore:
 # -- the directory --------------------------------------------------------------------------------
 
 
-class PostgresDirectory:
+class PostgresDirectory(PlacedDirectory):
     """The organisation by date (:class:`perfcore.directory.Directory`), kept in a store's schema.
 
     For an organisation that keeps its reporting lines in perfcore rather than answering from its
@@ -1467,38 +1466,22 @@ class PostgresDirectory:
             raise ValidationError("store", "must be a PostgresStore")
         self.store = store
 
-    def place(
-        self,
-        person_id: str,
-        *,
-        on: dt.date,
-        manager_id: str | None = None,
-        department: str | None = None,
-        roles: Iterable[Role | str] = (Role.EMPLOYEE,),
-    ) -> None:
-        """Record who ``person_id`` is from day ``on`` (hired, moved, promoted).
-
-        Raises:
-            ValidationError: a field is not acceptable, or a placement on that day exists.
-        """
-        person = Person(
-            id=person_id, manager_id=manager_id, department=department, roles=frozenset(roles)
-        )
-        names = sorted(role.value for role in person.roles)
-        self._insert(person.id, on, (True, person.manager_id, person.department, names))
-
-    def leave(self, person_id: str, *, on: dt.date) -> None:
-        """Record that ``person_id`` leaves the organisation on day ``on``."""
-        self._insert(_name("person_id", person_id), on, (False, None, None, []))
-
-    def _insert(self, person_id: str, on: dt.date, values: tuple[object, ...]) -> None:
-        day = check_date("on", on)
-        for field, value in zip(("manager_id", "department"), values[1:3], strict=True):
-            if value is not None:
-                _text(field, value)
+    def _record(self, placement: Placement) -> None:
+        person = placement.person
+        values: tuple[object, ...] = (False, None, None, [])
+        if person is not None:
+            for field, value in (
+                ("manager_id", person.manager_id),
+                ("department", person.department),
+            ):
+                if value is not None:
+                    _text(field, value)
+            roles = sorted(role.value for role in person.roles)
+            values = (True, person.manager_id, person.department, roles)
+        who, day = _name("person_id", placement.person_id), placement.effective
         with self.store.unit_of_work() as uow:
-            if uow.write("directory_insert", (person_id, day, *values)).rowcount == 0:
-                raise ValidationError("on", f"{person_id!r} has a placement on {day.isoformat()}")
+            if uow.write("directory_insert", (who, day, *values)).rowcount == 0:
+                raise ValidationError("on", f"{who!r} has a placement on {day.isoformat()}")
             uow.commit()
 
     def person(self, id: str, on: dt.date) -> Person | None:

@@ -20,14 +20,11 @@ import datetime as dt
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from perfcore._validate import check_date
-from perfcore.actor import Role
 from perfcore.adapters.sqlite import translate
-from perfcore.directory import Person, Placement
+from perfcore.directory import Person, PlacedDirectory, Placement
 from perfcore.errors import ValidationError
 
 __all__ = ["SQLiteDirectory"]
@@ -59,7 +56,7 @@ _ALL: Final = (
 )
 
 
-class SQLiteDirectory:
+class SQLiteDirectory(PlacedDirectory):
     """A directory in a SQLite file (``":memory:"`` for a private one).
 
     Implements :class:`perfcore.directory.Directory`; one connection, shared by threads under
@@ -76,33 +73,19 @@ class SQLiteDirectory:
         except sqlite3.Error as error:
             raise translate(error, self.path) from error
 
-    def place(
-        self,
-        person_id: str,
-        *,
-        on: dt.date,
-        manager_id: str | None = None,
-        department: str | None = None,
-        roles: Iterable[Role | str] = (Role.EMPLOYEE,),
-    ) -> None:
-        """Record who ``person_id`` is from day ``on`` (hired, moved, promoted)."""
-        person = Person(
-            id=person_id, manager_id=manager_id, department=department, roles=frozenset(roles)
-        )
-        roles_text = json.dumps(sorted(role.value for role in person.roles))
-        self._insert(person_id, on, (1, manager_id, department, roles_text))
-
-    def leave(self, person_id: str, *, on: dt.date) -> None:
-        """Record that ``person_id`` leaves the organisation on day ``on``."""
-        self._insert(person_id, on, (0, None, None, "[]"))
-
-    def _insert(self, person_id: str, on: dt.date, values: tuple[object, ...]) -> None:
-        day = check_date("on", on).isoformat()
+    def _record(self, placement: Placement) -> None:
+        person = placement.person
+        values: tuple[object, ...] = (0, None, None, "[]")
+        if person is not None:
+            roles = json.dumps(sorted(role.value for role in person.roles))
+            values = (1, person.manager_id, person.department, roles)
+        day = placement.effective.isoformat()
         try:
             with self._lock:
-                self._conn.execute(_INSERT, (person_id, day, *values))
+                self._conn.execute(_INSERT, (placement.person_id, day, *values))
         except sqlite3.IntegrityError:
-            raise ValidationError("on", f"{person_id!r} has a placement on {day}") from None
+            who = placement.person_id
+            raise ValidationError("on", f"{who!r} has a placement on {day}") from None
         except sqlite3.Error as error:
             raise translate(error, self.path) from error
 
