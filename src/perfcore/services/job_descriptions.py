@@ -67,7 +67,7 @@ class JobDescriptionService(AggregateService[JobDescription]):
                 author_id=author_id, responsibilities=tuple(responsibilities),
                 criteria=tuple(criteria), audience=frozenset(audience), reason=reason,
             )  # fmt: skip
-            _claim_number(session, jd, actor)
+            session.claim(LINEAGE, jd.lineage_id, "draft", actor.id, number=jd.number)
             return session.changed(jd)
 
         args = {"id": id, "by": by, **fields}
@@ -201,10 +201,6 @@ class JobDescriptionService(AggregateService[JobDescription]):
 #: The stream kind of a lineage: every number drafted and published in it appends an event with
 #: the version the command found, so two racing commands on one lineage cannot both commit.
 LINEAGE = "JobDescriptionLineage"
-
-
-def _claim_number(session: Session, jd: JobDescription, by: Actor) -> None:
-    session.claim(LINEAGE, jd.lineage_id, "draft", by.id, number=jd.number)
 
 
 def _published(session: Session, jd: JobDescription) -> list[JobDescription]:
