@@ -344,7 +344,7 @@ TEAM = (
     perfcore.Actor(id="hugo", roles={"employee", "hr"}),
 )
 #: Find an example and shrink it, remembering nothing between runs.
-FIND = settings(max_examples=500, database=None, deadline=None)
+FIND = settings(max_examples=500, database=None, deadline=None, print_blob=False)
 
 
 @pytest.mark.parametrize("name", sorted(AGGREGATES))
