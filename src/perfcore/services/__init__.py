@@ -23,7 +23,8 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -46,7 +47,7 @@ from perfcore.ports import (
 )
 from perfcore.repositories import Repositories
 from perfcore.services._notifications import NOTIFICATIONS, NotificationRule
-from perfcore.services._runner import REPOSITORIES, Runner
+from perfcore.services._runner import REPOSITORIES, Bulk, Runner
 from perfcore.services.cycles import CycleService
 from perfcore.services.evaluations import EvaluationService
 from perfcore.services.goals import GoalService
@@ -57,6 +58,7 @@ from perfcore.streams import ObjectCache, history_of
 
 __all__ = [
     "NOTIFICATIONS",
+    "Bulk",
     "CycleService",
     "Delivery",
     "EvaluationService",
@@ -147,6 +149,42 @@ class Perfcore:
     def policy(self) -> Policy:
         """The policy every command runs under."""
         return self._runner.policy
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[Bulk]:
+        """Run every command called inside the block (in this thread) in one unit of work: an
+        import, a cycle's scheduled creations, a batch of check-ins.
+
+        Each command is checked exactly as if it ran alone (the directory, the policy, the
+        guards, its idempotency key), against the store as the bulk's earlier commands left
+        it, and returns its result at once; queries inside the block see the bulk's commands
+        too. Everything is committed together when the block ends, and then sealed as one
+        audit batch.
+
+        - **A refused command** (``PermissionDenied``, ``GuardFailed``, ``ValidationError``,
+          ...) raises where it is called and leaves nothing in the bulk. Catch it to go on with
+          the others (they still commit), or let it leave the block: then the whole bulk is
+          rolled back, and nothing of it is stored.
+        - **Idempotency keys** hold within the bulk and across bulks: a key used again (in the
+          bulk, or after an earlier commit) returns the first result, or raises
+          ``IdempotencyConflict`` for another command. A bulk rolled back remembers no key, so
+          running it again is safe.
+        - **Conflicts** are not retried one command at a time: if another process changed an
+          object the bulk read or changed, the commit raises ``ConcurrencyError`` and nothing
+          is stored; run the bulk again (with idempotency keys, the commands that had
+          succeeded return their first results). A failed write (not a refusal) leaves the
+          bulk unusable: its later commands raise, and its end raises that error again.
+        - **Size**: a bulk holds its writes (and, on SQLite and PostgreSQL, its transaction's
+          lock) until it ends; a few thousand commands a bulk keeps both small.
+
+        A bulk inside a bulk joins the outer one.
+
+        Yields:
+            The :class:`~perfcore.services._runner.Bulk`: how many commands were accepted
+            (``commands``) and refused (``refused``), and the events recorded (``events``).
+        """
+        with self._runner.bulk() as bulk:
+            yield bulk
 
     def deliver_notifications(self, limit: int = 100) -> Delivery:
         """Hand up to ``limit`` pending notifications to the notifier, oldest first.

@@ -10,10 +10,12 @@ raises before the commit leaves the store as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
 import attrs
@@ -40,13 +42,14 @@ from perfcore.ports import (
     IdFactory,
     Store,
     StreamHead,
+    UnitOfWork,
 )
 from perfcore.recording import record
 from perfcore.repositories import Repositories, Repository
 from perfcore.services._notifications import notifications_for
 from perfcore.streams import ObjectCache, Streams, aggregate_type
 
-__all__ = ["Runner", "Session"]
+__all__ = ["Bulk", "Runner", "Session"]
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -124,8 +127,10 @@ class Session:
         policy: Policy,
         ids: IdFactory,
         directory: Directory | None = None,
+        bulk: Bulk | None = None,
     ) -> None:
         self.uow = uow
+        self._bulk = bulk
         self.at = at
         self.policy = policy
         self._ids = ids
@@ -213,7 +218,10 @@ class Session:
             obj = loaded.current
             base = loaded.version
             if base == obj.version:
-                self.uow.events.expect(kind, id, obj.version)
+                if self._bulk is None:
+                    self.uow.events.expect(kind, id, obj.version)
+                else:  # checked at the bulk's commit, unless the bulk changes it itself
+                    self._bulk.expected.setdefault((kind, id), obj.version)
                 self.read_only.add((kind, id))
                 continue
             streams.save(obj, loaded=base)
@@ -245,6 +253,47 @@ class Session:
         return new_head
 
 
+class _BulkStreams(Streams):
+    """The streams of a bulk: an object a command of the bulk saved is loaded as that command
+    left it (uncommitted, so never from the process-wide cache, and never put in it before the
+    bulk commits)."""
+
+    def load(self, kind: str, id: str) -> Aggregate | None:
+        saved = self.saved.get((kind, id))
+        if saved is not None:
+            head = self.heads.get((kind, id))
+            if head is not None and head.version == saved.version:
+                return saved
+        return super().load(kind, id)
+
+
+class Bulk:
+    """Many commands in one unit of work: see :meth:`perfcore.services.Perfcore.bulk`.
+
+    Attributes:
+        commands: how many commands of the bulk were accepted so far.
+        refused: how many were refused (each raised where it was called and left nothing).
+        events: how many events the accepted commands recorded.
+    """
+
+    def __init__(self, uow: UnitOfWork, repositories: Repositories) -> None:
+        self.uow = uow
+        self.repositories = repositories
+        self.commands = 0
+        self.refused = 0
+        self.events = 0
+        #: Streams read but not changed, with the version they were read at.
+        self.expected: dict[tuple[str, str], int] = {}
+        #: The idempotency keys the bulk's commands used: fingerprint and result.
+        self.keys: dict[str, tuple[str, Aggregate, dt.datetime]] = {}
+        #: Set when a write failed half-way: the bulk can only be rolled back.
+        self.broken: BaseException | None = None
+
+    def written(self) -> set[tuple[str, str]]:
+        """The streams the bulk appended to."""
+        return set(self.repositories.streams.saved)
+
+
 @attrs.frozen(kw_only=True)
 class Runner:
     """Runs commands: one unit of work each, retried only when that is safe.
@@ -265,6 +314,41 @@ class Runner:
     seal_every: int = 1000
     directory: Directory | None = None
     _unsealed: list[int] = attrs.field(factory=lambda: [0], init=False)
+    _local: threading.local = attrs.field(factory=threading.local, init=False)
+
+    @property
+    def active_bulk(self) -> Bulk | None:
+        """The bulk this thread is in, if any."""
+        found: Bulk | None = getattr(self._local, "bulk", None)
+        return found
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[Bulk]:
+        """One unit of work for every command this thread runs inside the block: see
+        :meth:`perfcore.services.Perfcore.bulk`. A bulk inside a bulk joins the outer one."""
+        outer = self.active_bulk
+        if outer is not None:
+            yield outer
+            return
+        with self.store.unit_of_work() as uow:
+            streams = _BulkStreams(uow, self.cache, key=self.audit_key)
+            bulk = Bulk(uow, Repositories(streams))
+            self._local.bulk = bulk
+            try:
+                yield bulk
+            finally:
+                self._local.bulk = None
+            if bulk.broken is not None:
+                raise bulk.broken  # caught by the caller, yet nothing of the bulk may commit
+            written = bulk.written()
+            for (kind, id), version in bulk.expected.items():
+                if (kind, id) not in written:
+                    uow.events.expect(kind, id, version)
+            uow.commit()
+        streams.publish()
+        if bulk.events and self.seal_every > 0:
+            self._unsealed[0] = 0
+            self.seal()  # one audit batch for the whole bulk
 
     def run(
         self,
@@ -288,6 +372,9 @@ class Runner:
         """
         check_optional_id("idempotency_key", idempotency_key)
         digest = fingerprint(command, args) if idempotency_key is not None else ""
+        bulk = self.active_bulk
+        if bulk is not None:
+            return self._in_bulk(bulk, work, idempotency_key, digest)
         attempt = 1
         while True:
             read_only: set[tuple[str, str]] = set()
@@ -312,8 +399,49 @@ class Runner:
                     raise
                 attempt += 1
 
+    def _in_bulk(self, bulk: Bulk, work: Callable[[Session], A], key: str | None, digest: str) -> A:
+        """Run one command of a bulk: checked as if alone, against the store as the bulk's
+        earlier commands left it; its writes join the bulk's unit of work."""
+        if bulk.broken is not None:
+            raise StorageError("an earlier write of this bulk failed: the bulk can only end")
+        repositories = bulk.repositories
+        if key is not None:
+            known = bulk.keys.get(key)
+            if known is not None:
+                first_digest, first, at = known
+                if first_digest != digest:
+                    raise IdempotencyConflict(key, _record_of(key, first_digest, first, at))
+                return cast(A, first)
+            found = repositories.idempotency.get(key)
+            if found is not None:
+                return cast(A, _first_result(repositories, found, digest))
+        session = Session(
+            repositories, self.clock.now(), self.policy, self.ids, self.directory, bulk=bulk
+        )
+        try:
+            result = work(session)
+        except BaseException:
+            bulk.refused += 1  # nothing of it reached the unit of work
+            raise
+        try:
+            written = session.flush()
+            self._notify(repositories, written)
+            if key is not None:
+                repositories.idempotency.put(_record_of(key, digest, result, session.at))
+                bulk.keys[key] = (digest, result, session.at)
+        except BaseException as error:
+            bulk.broken = error
+            raise
+        bulk.commands += 1
+        bulk.events += sum(len(new) for _obj, new in written)
+        return result
+
     def read(self, work: Callable[[Repositories], T]) -> T:
-        """Run a query in a unit of work that writes nothing."""
+        """Run a query in a unit of work that writes nothing (inside a bulk, in the bulk's,
+        so that it sees what the bulk's commands did)."""
+        bulk = self.active_bulk
+        if bulk is not None:
+            return work(bulk.repositories)
         with self.store.unit_of_work() as uow:
             return work(Repositories(Streams(uow, self.cache, key=self.audit_key)))
 
