@@ -1,0 +1,5 @@
+"""``python -m perfcore``: the ``perfcore`` command (see :mod:`perfcore.cli`)."""
+
+from perfcore.cli import main
+
+raise SystemExit(main())
