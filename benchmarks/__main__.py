@@ -25,7 +25,7 @@ from typing import Any
 
 import perfcore
 
-from . import commands, domain, durability, peer_commands, stored_bytes, verification
+from . import commands, domain, durability, peer_commands, postgres, stored_bytes, verification
 from .harness import Row, Stats
 
 FIGURES = {
@@ -35,6 +35,7 @@ FIGURES = {
     "bytes": (4, "stored bytes per event", stored_bytes),
     "verification": (5, "verify_store on SQLite", verification),
     "durability": (6, "SQLite synchronous settings against raw sqlite3", durability),
+    "postgres": (7, "PostgreSQL beside SQLite, 1 to 8 writer processes", postgres),
 }
 
 
@@ -61,7 +62,7 @@ def _source_digest() -> str:
 
 def environment(quick: bool) -> dict[str, Any]:
     versions = {}
-    for package in ("perfcore", "attrs", "transitions", "eventsourcing"):
+    for package in ("perfcore", "attrs", "transitions", "eventsourcing", "psycopg"):
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
