@@ -242,6 +242,17 @@ class Streams:
         head = self.uow.events.head(kind, id)
         if head is None:
             return None
+        return self.load_head(head)
+
+    def load_head(self, head: StreamHead) -> Aggregate:
+        """The object at ``head``, a head this unit of work has just read (from
+        :meth:`~perfcore.ports.EventStore.find`, say), without asking the store for it again.
+
+        Raises:
+            Erased: the stream's personal data was erased.
+            StorageError: a stored event or snapshot cannot be read.
+        """
+        kind, id = head.kind, head.id
         if head.erased:
             self.cache.forget(kind, id)
             raise Erased(kind, id)
@@ -344,12 +355,7 @@ class Streams:
 
     def find(self, kind: str, column: str, value: IndexValue) -> list[Aggregate]:
         """The objects of ``kind`` whose stream head has ``column`` equal to ``value``, by id."""
-        found: list[Aggregate] = []
-        for head in self.uow.events.find(kind, column, value):
-            obj = self.load(kind, head.id)
-            if obj is not None:
-                found.append(obj)
-        return found
+        return [self.load_head(head) for head in self.uow.events.find(kind, column, value)]
 
 
 def history_of(uow: UnitOfWork, kind: str, id: str) -> tuple[Event, ...]:

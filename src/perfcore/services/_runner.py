@@ -258,13 +258,11 @@ class _BulkStreams(Streams):
     left it (uncommitted, so never from the process-wide cache, and never put in it before the
     bulk commits)."""
 
-    def load(self, kind: str, id: str) -> Aggregate | None:
-        saved = self.saved.get((kind, id))
-        if saved is not None:
-            head = self.heads.get((kind, id))
-            if head is not None and head.version == saved.version:
-                return saved
-        return super().load(kind, id)
+    def load_head(self, head: StreamHead) -> Aggregate:
+        saved = self.saved.get((head.kind, head.id))
+        if saved is not None and saved.version == head.version:
+            return saved
+        return super().load_head(head)
 
 
 class Bulk:

@@ -4,20 +4,24 @@ A cycle holds no other objects; to advance it, the service builds a
 :class:`~perfcore.cycle_status.CycleStatus` in the same unit of work, from what is stored:
 
 - **job description**: the newest published number of the descriptions written for the
-  participant (``by_employee``); a role description names no employee, so it does not count;
-- **evaluation**: the participant's evaluation in this cycle (``by_cycle``; the latest created if
-  there are several);
+  participant (read from the published descriptions' stream heads); a role description names no
+  employee, so it does not count;
+- **evaluation**: the participant's evaluation in this cycle (the cycle's evaluations' heads; the
+  latest created if there are several);
 - **plans**: the cycle's plans whose subject is the participant, or that name them as a team
   member;
 - **goals**: the participant's goals whose span (start to due) overlaps the cycle's period, with
   their standing on the day, as the records stood then.
+
+Every part is a fixed number of indexed queries, whatever the number of participants (see
+:func:`cycle_status`), and an advance builds only the part its guard reads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from perfcore._validate import check_date, check_id, check_sequence
 from perfcore.actor import Actor
@@ -31,16 +35,17 @@ from perfcore.cycle_status import (
     PlanRef,
 )
 from perfcore.evaluation import Evaluation
-from perfcore.goal import Goal
-from perfcore.job_description import JobDescription, JobDescriptionState
+from perfcore.goal import Goal, GoalState
+from perfcore.job_description import JobDescriptionState
 from perfcore.plan import Plan, PlanKind
+from perfcore.ports import StreamHead
 from perfcore.repositories import Repositories
 from perfcore.review_cycle import _EDITABLE, ReviewCycle, ReviewCycleState
 from perfcore.services._as_of import as_of
 from perfcore.services._base import AggregateService
 from perfcore.services._runner import Session
 
-__all__ = ["CycleService", "cycle_status"]
+__all__ = ["PARTS", "CycleService", "cycle_status"]
 
 #: The trigger that leaves each stage, for :meth:`CycleService.advance`.
 NEXT = {
@@ -55,56 +60,132 @@ _NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 NEEDS_STATUS = frozenset({"begin_evaluations", "begin_planning", "begin_attainment"})
 
 
-def cycle_status(uow: Repositories, cycle: ReviewCycle, on: dt.date) -> CycleStatus:
-    """The summary of the participants' work, read from ``uow``, with goal standings on ``on``."""
-    plans = uow.plans.by_cycle(cycle.id)
-    evaluations = uow.evaluations.by_cycle(cycle.id)
+#: The parts of the summary each stage's guard reads (an advance builds only those).
+PARTS = frozenset({"job_descriptions", "evaluations", "plans", "goals"})
+_NEEDS = {
+    "begin_evaluations": frozenset({"job_descriptions"}),
+    "begin_planning": frozenset({"evaluations"}),
+    "begin_attainment": frozenset({"plans"}),
+}
+#: The states a goal can be in: the goals of a large cycle are found state by state (one
+#: indexed query each), not participant by participant.
+_GOAL_STATES = tuple(state.value for state in GoalState)
+#: Up to this many participants, their goals are found owner by owner (one indexed query each)
+#: rather than the whole organisation's, state by state.
+_FEW = 64
+
+
+def cycle_status(
+    uow: Repositories, cycle: ReviewCycle, on: dt.date, parts: frozenset[str] = PARTS
+) -> CycleStatus:
+    """The summary of the participants' work, read from ``uow``, with goal standings on ``on``.
+
+    Built from a fixed number of set-based queries whatever the number of participants: the
+    published job descriptions and the cycle's evaluations are read from their stream heads
+    (no object is decoded, but for a participant with several evaluations in the cycle); the
+    cycle's plans and the participants' goals are loaded from the heads one query found.
+    ``parts`` limits the summary to what a guard reads (see :data:`PARTS`).
+    """
+    people = cycle.employee_ids
+    wanted = frozenset(people)
+    published = _job_descriptions(uow, wanted) if "job_descriptions" in parts else {}
+    evaluations = _evaluations(uow, cycle, wanted) if "evaluations" in parts else {}
+    plans = _plans(uow, cycle, wanted) if "plans" in parts else {}
+    goals = _goals(uow, cycle, wanted, on) if "goals" in parts else {}
     return CycleStatus(
         participants=[
             ParticipantStatus(
-                employee_id=person.employee_id,
-                job_description=_job_description(uow.job_descriptions.by_employee(person.employee_id)),
-                evaluation=_evaluation(person, evaluations),
-                plans=[PlanRef(id=p.id, state=p.state) for p in plans if _concerns(p, person)],
-                goals=_goals(uow, uow.goals.by_owner(person.employee_id), cycle, on),
+                employee_id=person,
+                job_description=published.get(person),
+                evaluation=evaluations.get(person),
+                plans=plans.get(person, ()),
+                goals=goals.get(person, ()),
             )
-            for person in cycle.participants
+            for person in people
         ]
-    )  # fmt: skip
+    )
 
 
-def _job_description(written: Sequence[JobDescription]) -> JobDescriptionRef | None:
-    published = [jd for jd in written if jd.state is JobDescriptionState.PUBLISHED]
-    if not published:
-        return None
-    newest = max(published, key=lambda jd: (jd.number, jd.id))
-    return JobDescriptionRef(id=newest.id, number=newest.number)
+def _job_descriptions(uow: Repositories, people: frozenset[str]) -> dict[str, JobDescriptionRef]:
+    """The newest published number written for each participant, from the heads alone."""
+    newest: dict[str, tuple[int, str]] = {}
+    for head in uow.events.find("JobDescription", "state", JobDescriptionState.PUBLISHED.value):
+        employee, number = head.columns.get("employee"), head.columns.get("number")
+        if not isinstance(employee, str) or employee not in people or not isinstance(number, int):
+            continue  # a role description names no employee: it does not count
+        known = newest.get(employee)
+        if known is None or (number, head.id) > known:
+            newest[employee] = (number, head.id)
+    return {
+        employee: JobDescriptionRef(id=id, number=number)
+        for employee, (number, id) in newest.items()
+    }
 
 
-def _evaluation(person: Participant, evaluations: Sequence[Evaluation]) -> EvaluationRef | None:
-    theirs = [ev for ev in evaluations if ev.subject_id == person.employee_id]
-    if not theirs:
-        return None
-    latest = max(theirs, key=lambda ev: (ev.created_at or _NEVER, ev.id))
-    return EvaluationRef(id=latest.id, state=latest.state)
+def _evaluations(
+    uow: Repositories, cycle: ReviewCycle, people: frozenset[str]
+) -> dict[str, EvaluationRef]:
+    """Each participant's evaluation in the cycle (the latest created if there are several)."""
+    theirs: dict[str, list[StreamHead]] = {}
+    for head in uow.events.find("Evaluation", "cycle", cycle.id):
+        subject = head.columns.get("subject")
+        if isinstance(subject, str) and subject in people:
+            theirs.setdefault(subject, []).append(head)
+    found: dict[str, EvaluationRef] = {}
+    for subject, heads in theirs.items():
+        if len(heads) == 1:
+            found[subject] = EvaluationRef(id=heads[0].id, state=heads[0].state)
+            continue
+        loaded = [cast(Evaluation, uow.streams.load_head(head)) for head in heads]
+        latest = max(loaded, key=lambda ev: (ev.created_at or _NEVER, ev.id))
+        found[subject] = EvaluationRef(id=latest.id, state=latest.state)
+    return found
 
 
-def _concerns(plan: Plan, person: Participant) -> bool:
-    if plan.kind is PlanKind.TEAM:
-        return person.employee_id in plan.team_member_ids or plan.subject_id == person.employee_id
-    return plan.subject_id == person.employee_id
+def _plans(
+    uow: Repositories, cycle: ReviewCycle, people: frozenset[str]
+) -> dict[str, list[PlanRef]]:
+    """The cycle's plans under each participant they concern (a team plan under each member)."""
+    found: dict[str, list[PlanRef]] = {}
+    for head in uow.events.find("Plan", "cycle", cycle.id):
+        plan = cast(Plan, uow.streams.load_head(head))
+        concerned = {plan.subject_id}
+        if plan.kind is PlanKind.TEAM:
+            concerned.update(plan.team_member_ids)
+        ref = PlanRef(id=plan.id, state=plan.state)
+        for person in concerned & people:
+            found.setdefault(person, []).append(ref)
+    return found
+
+
+def _goal_heads(uow: Repositories, people: frozenset[str]) -> list[StreamHead]:
+    if len(people) <= _FEW:
+        return [
+            head for person in sorted(people) for head in uow.events.find("Goal", "owner", person)
+        ]
+    return [
+        head
+        for state in _GOAL_STATES
+        for head in uow.events.find("Goal", "state", state)
+        if head.columns.get("owner") in people
+    ]
 
 
 def _goals(
-    uow: Repositories, goals: Sequence[Goal], cycle: ReviewCycle, on: dt.date
-) -> list[GoalRef]:
-    found = []
-    for goal in goals:
+    uow: Repositories, cycle: ReviewCycle, people: frozenset[str], on: dt.date
+) -> dict[str, list[GoalRef]]:
+    """The participants' goals whose span overlaps the cycle's period, standing on ``on``, in
+    id order."""
+    found: dict[str, list[GoalRef]] = {}
+    for head in sorted(_goal_heads(uow, people), key=lambda head: head.id):
+        goal = cast(Goal, uow.streams.load_head(head))
         if goal.due < cycle.period_start or goal.start > cycle.period_end:
             continue
         then = as_of(goal, on, uow.streams)
         if then is not None:
-            found.append(GoalRef(id=goal.id, standing=then.standing(on)))
+            found.setdefault(goal.owner_id, []).append(
+                GoalRef(id=goal.id, standing=then.standing(on))
+            )
     return found
 
 
@@ -260,7 +341,9 @@ class CycleService(AggregateService[ReviewCycle]):
             fired = trigger if trigger is not None else NEXT.get(cycle.state, "close")
             options: dict[str, Any] = {"reason": reason}
             if fired in NEEDS_STATUS:
-                options["status"] = cycle_status(session.uow, cycle, session.at.date())
+                # Only the part of the summary the stage's guard reads.
+                needs = _NEEDS[fired]
+                options["status"] = cycle_status(session.uow, cycle, session.at.date(), needs)
             command = getattr(cycle, fired)
             advanced: ReviewCycle = command(
                 by=actor, at=session.at, policy=session.policy, **options
