@@ -41,14 +41,20 @@ from perfcore.adapters.postgres import (
     DatabaseReadOnly,
     DatabaseUnavailable,
     PostgresDirectory,
+    PostgresOutbox,
     PostgresStore,
     PostgresStoreError,
+    PostgresUnitOfWork,
     SchemaMissing,
     TransactionConflict,
+    _Events,
+    _Idempotency,
+    _Snapshots,
     translate,
 )
 from perfcore.directory import Directory, Placement
 from perfcore.errors import ConcurrencyError, PerfcoreError, StorageError, ValidationError
+from perfcore.plan import Approver, Objective, Support
 from perfcore.ports import INDEX_COLUMNS, Notification, Store
 from perfcore.serialization import UnsupportedSchema
 from perfcore.testing.conformance import DirectoryContract, StoreContract
@@ -476,6 +482,111 @@ def test_a_connection_killed_before_the_commit_keeps_nothing(schema_name: str) -
             with pytest.raises(ConnectionLost):
                 uow.commit()
         assert head_of(store, "Goal", "g-1") is None
+
+
+#: Where a command's unit of work loses its connection: after its event is appended (the
+#: snapshot, notification and idempotency record still to come), after each of those, or just
+#: before ``COMMIT``.
+KILL_POINTS = {
+    "after the append": (_Events, "append", "after"),
+    "after the snapshot": (_Snapshots, "put", "after"),
+    "after the notification": (PostgresOutbox, "put", "after"),
+    "after the idempotency record": (_Idempotency, "put", "after"),
+    "before the commit": (PostgresUnitOfWork, "commit", "before"),
+}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_a_command_whose_connection_is_killed_mid_way_leaves_nothing_half_written(
+    schema_name: str, point: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the services: a plan's attainment, its 100th event, writes the event, a snapshot,
+    a notification and an idempotency record in one unit of work. Killed at any point of it,
+    every time, the command fails and none of them is kept; killed once, the services run it
+    again and it is kept once, whole."""
+    cls, method, when = KILL_POINTS[point]
+    kills = [0]  # how many more units of work lose their connection at the point
+    original = getattr(cls, method)
+
+    def killing(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if kills[0] and when == "before":
+            kills[0] -= 1
+            terminate(schema_name)
+        result = original(self, *args, **kwargs)
+        if kills[0] and when == "after":
+            kills[0] -= 1
+            terminate(schema_name)
+        return result
+
+    monkeypatch.setattr(cls, method, killing)
+    with PostgresStore(named_dsn(schema_name), schema=schema_name) as store:
+        pc = Perfcore(store, clock=worker.SlotClock(0, time.time()))
+        _plan_one_event_from_attained(pc)
+        before = scan_all(store)
+
+        kills[0] = 1_000  # every attempt
+        with pytest.raises(ConnectionLost):
+            pc.plans.attain("p-1", by=worker.MANAGER, idempotency_key="attain-p-1")
+        kills[0] = 0
+        fresh = Perfcore(store, cache_size=0)
+        assert fresh.plans.get("p-1").version == 99
+        assert scan_all(store) == before
+        assert pending(store) == []
+        with store.unit_of_work() as uow:
+            assert uow.idempotency.get("attain-p-1") is None
+            snapshot = uow.snapshots.get("Plan", "p-1")
+            assert snapshot is None or snapshot.version < 100
+        assert fresh.verify_audit_log().intact
+
+        kills[0] = 1  # the first attempt only: the services run the command again
+        attained = pc.plans.attain("p-1", by=worker.MANAGER, idempotency_key="attain-p-1")
+        assert kills[0] == 0
+        assert attained.version == 100
+        again = pc.plans.attain("p-1", by=worker.MANAGER, idempotency_key="attain-p-1")
+        assert again == attained
+        fresh = Perfcore(store, cache_size=0)
+        assert fresh.plans.get("p-1") == attained
+        after = scan_all(store)
+        assert after[: len(before)] == before
+        assert [(e.kind, e.id, e.version) for e in after[len(before) :]] == [("Plan", "p-1", 100)]
+        assert [(n.kind, n.aggregate_id, n.version) for n in pending(store)] == [
+            ("plan_attained", "p-1", 100)
+        ]
+        with store.unit_of_work() as uow:
+            record = uow.idempotency.get("attain-p-1")
+            assert record is not None
+            assert record.version == 100
+            snapshot = uow.snapshots.get("Plan", "p-1")
+            assert snapshot is not None
+            assert snapshot.version == 100
+        assert fresh.verify_audit_log().intact
+
+
+def _plan_one_event_from_attained(pc: Perfcore) -> None:
+    """Goal g-1 achieved; plan p-1 on it, active, at version 99: its attainment is its 100th
+    event, which the services snapshot."""
+    owner, manager = worker.OWNER, worker.MANAGER
+    pc.goals.create(
+        by=owner, id="g-1", owner_id=owner.id, manager_id=manager.id, title="Resolve more tickets",
+        metric="tickets a week", baseline=0, target=10, start=worker.START, due=worker.DUE,
+    )  # fmt: skip
+    pc.goals.propose("g-1", by=owner)
+    pc.goals.approve("g-1", by=manager)
+    pc.goals.check_in("g-1", by=owner, on=worker.START, value=10)
+    pc.goals.achieve("g-1", by=manager)
+    plan = pc.plans.create(
+        by=manager, id="p-1", kind="development", subject_id=owner.id, author_id=manager.id,
+        approver=Approver.person(worker.APPROVER.id),
+        objectives=[Objective(goal_id="g-1", success="ten tickets a week")],
+        support=[Support(kind="mentoring", description="an hour a week")],
+        review_schedule="FREQ=WEEKLY;INTERVAL=4", start=worker.START, end=worker.DUE,
+    )  # fmt: skip
+    while plan.version < 96:
+        support = [Support(kind="mentoring", description=f"take {plan.version}")]
+        plan = pc.plans.edit("p-1", by=manager, support=support)
+    pc.plans.submit("p-1", by=manager)
+    pc.plans.approve("p-1", by=worker.APPROVER)
+    assert pc.plans.acknowledge("p-1", by=owner).version == 99
 
 
 def test_idle_connections_killed_are_replaced_unseen(schema_name: str) -> None:
