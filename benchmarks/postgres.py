@@ -83,7 +83,7 @@ CASES = ("pg raw", "pg perfcore", "sqlite raw", "sqlite perfcore")
 
 def settings(quick: bool) -> tuple[tuple[int, ...], float, int]:
     """The numbers of writers, the seconds each run's writers write, and the runs per case."""
-    return ((1, 8), 0.5, 2) if quick else ((1, 4, 8), 2.0, 5)
+    return ((1, 8), 0.5, 2) if quick else ((1, 4, 8), 2.0, 7)
 
 
 # -- the writers (each in a process of its own) ---------------------------------------------------
