@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from perfcore.entries import Entries
 from perfcore.errors import ValidationError
 from perfcore.limits import current
 
@@ -507,6 +508,24 @@ def tuple_of(kind: type | tuple[type, ...]) -> Validator:
     def validate(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, tuple):
             raise ValidationError(attribute.name, f"must be a tuple, not {_kind(value)}")
+        check_count(attribute.name, value)
+        for position, item in enumerate(value):
+            if not isinstance(item, kind):
+                raise ValidationError(
+                    f"{attribute.name}[{position}]", f"must not be a {_kind(item)}"
+                )
+
+    ITEMWISE.add(validate)
+    return _self_contained(validate)
+
+
+def entries_of(kind: type | tuple[type, ...]) -> Validator:
+    """:class:`~perfcore.entries.Entries` of at most ``items`` items, each a ``kind``: checked
+    item by item, so that adding one checks that one alone."""
+
+    def validate(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, Entries):
+            raise ValidationError(attribute.name, f"must be a list or a tuple, not {_kind(value)}")
         check_count(attribute.name, value)
         for position, item in enumerate(value):
             if not isinstance(item, kind):

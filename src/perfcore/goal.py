@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -33,16 +34,16 @@ from perfcore._validate import (
     any_text,
     check_date,
     date,
+    entries_of,
     identifier,
     non_negative,
     number,
     optional_identifier,
     to_decimal,
     to_enum,
-    to_tuple,
-    tuple_of,
 )
 from perfcore.actor import Actor, Role
+from perfcore.entries import Entries, to_entries
 from perfcore.errors import ValidationError
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
 from perfcore.policy import Policy
@@ -104,7 +105,7 @@ def _not_the_owner(instance: Any, attribute: attrs.Attribute[Any], value: str) -
         raise ValidationError(attribute.name, f"{value!r} cannot manage their own goal")
 
 
-def _latest(check_ins: tuple[CheckIn, ...], on: dt.date | None = None) -> CheckIn | None:
+def _latest(check_ins: Iterable[CheckIn], on: dt.date | None = None) -> CheckIn | None:
     """The check-in with the latest date (on or before ``on``); the later-recorded wins a tie."""
     latest: CheckIn | None = None
     for check_in in check_ins:
@@ -136,8 +137,10 @@ class Goal(Aggregate):
     start: dt.date = attrs.field(validator=date)
     due: dt.date = attrs.field(validator=date)
     parent_goal_id: str | None = attrs.field(default=None, validator=optional_identifier)
-    check_ins: tuple[CheckIn, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=tuple_of(CheckIn)
+    #: Every check-in, in the order recorded: a read-only sequence whose additions share the
+    #: check-ins already there, so a check-in costs the same at 10 as at 5,000.
+    check_ins: Entries[CheckIn] = attrs.field(
+        factory=Entries, converter=to_entries, validator=entries_of(CheckIn)
     )
 
     # -- reading --------------------------------------------------------------------------------
