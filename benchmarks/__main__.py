@@ -25,7 +25,16 @@ from typing import Any
 
 import perfcore
 
-from . import commands, domain, durability, peer_commands, postgres, stored_bytes, verification
+from . import (
+    commands,
+    cycle,
+    domain,
+    durability,
+    peer_commands,
+    postgres,
+    stored_bytes,
+    verification,
+)
 from .harness import Row, Stats
 
 FIGURES = {
@@ -36,6 +45,7 @@ FIGURES = {
     "verification": (5, "verify_store on SQLite", verification),
     "durability": (6, "SQLite synchronous settings against raw sqlite3", durability),
     "postgres": (7, "PostgreSQL beside SQLite, 1 to 8 writer processes", postgres),
+    "cycle": (8, "a whole review cycle in bulk, 1,000 to 100,000 people", cycle),
 }
 
 

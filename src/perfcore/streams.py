@@ -69,7 +69,13 @@ QUERY_COLUMNS: Final[Mapping[str, Mapping[str, str]]] = {
         "person": "employee_id",
     },
     "Goal": {"owner": "owner_id", "manager": "manager_id", "person": "owner_id"},
-    "Plan": {"subject": "subject_id", "cycle": "cycle_id", "person": "subject_id"},
+    # A plan's owner is its author: the manager whose plans due for review are asked for.
+    "Plan": {
+        "subject": "subject_id",
+        "cycle": "cycle_id",
+        "person": "subject_id",
+        "owner": "author_id",
+    },
     "Evaluation": {"subject": "subject_id", "cycle": "cycle_id", "person": "subject_id"},
     "ReviewCycle": {},
 }

@@ -3,26 +3,74 @@
 Questions "as of" a day are answered as the records stood at the end of that day (UTC): each
 object is replayed from the events recorded by then, so a report for a past day does not change
 when later commands arrive. Progress is what the check-ins known by then show.
+
+Every list is filtered in the store (by the stream heads' indexed columns) before any object is
+decoded, and may be read a page at a time: ``limit`` items after the ``after`` key of the last
+item of the previous page (each method says what its key is).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import TypeVar, cast
 
 import attrs
 
-from perfcore._validate import check_date, check_flag, check_id, check_optional_id
+from perfcore._validate import (
+    check_date,
+    check_flag,
+    check_id,
+    check_optional_id,
+    check_page,
+    shown,
+)
 from perfcore.cycle_status import ProgressReport
 from perfcore.errors import ValidationError
-from perfcore.goal import Goal, Standing
+from perfcore.goal import Goal, GoalState, Standing
 from perfcore.plan import Plan, PlanState
+from perfcore.ports import StreamHead
 from perfcore.repositories import Repositories
 from perfcore.services._as_of import as_of
 from perfcore.services._runner import Runner
 from perfcore.services.cycles import cycle_status
 
 __all__ = ["GoalStatus", "PlanReview", "Queries"]
+
+T = TypeVar("T")
+K = TypeVar("K")
+
+#: The states a goal is in now if it could have been under way (active) on some day: a draft
+#: or proposed goal has never been active.
+_ONCE_ACTIVE = (GoalState.ACTIVE, GoalState.ACHIEVED, GoalState.MISSED, GoalState.CANCELLED)
+
+
+def _page_args(limit: int | None, after: object, kinds: tuple[type, ...]) -> int | None:
+    if limit is not None:
+        check_page("limit", limit)
+    if after is not None and not (
+        isinstance(after, tuple)
+        and len(after) == len(kinds)
+        and all(isinstance(item, kind) for item, kind in zip(after, kinds, strict=True))
+    ):
+        names = ", ".join(kind.__name__ for kind in kinds)
+        raise ValidationError("after", f"must be None or a ({names}) tuple, not {shown(after)}")
+    return limit
+
+
+def _paged(
+    items: Iterable[T], key: Callable[[T], K], after: K | None, limit: int | None
+) -> list[T]:
+    """``items`` (already in ``key`` order) after ``after``, at most ``limit`` of them."""
+    found: list[T] = []
+    for item in items:
+        if after is not None and not key(item) > after:  # type: ignore[operator]
+            continue
+        found.append(item)
+        if limit is not None and len(found) >= limit:
+            break
+    return found
 
 
 @attrs.frozen(kw_only=True)
@@ -74,16 +122,84 @@ class Queries:
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
 
-    def team_goals(self, manager_id: str, *, on: dt.date) -> list[GoalStatus]:
+    def team_goals(
+        self,
+        manager_id: str,
+        *,
+        on: dt.date,
+        limit: int | None = None,
+        after: tuple[str, str] | None = None,
+    ) -> list[GoalStatus]:
         """Every goal ``manager_id`` oversees that existed on day ``on``, with its progress and
-        standing then; ordered by owner, then goal id."""
+        standing then; ordered by owner, then goal id (the key ``after`` takes: ``(owner_id,
+        goal_id)``), at most ``limit`` of them."""
         check_id("manager_id", manager_id)
         day = check_date("on", on)
+        _page_args(limit, after, (str, str))
 
         def work(uow: Repositories) -> list[GoalStatus]:
-            goals = (as_of(goal, day, uow.streams) for goal in uow.goals.by_manager(manager_id))
-            found = [GoalStatus.of(goal, day) for goal in goals if goal is not None]
-            return sorted(found, key=lambda status: (status.owner_id, status.goal.id))
+            heads = sorted(uow.events.find("Goal", "manager", manager_id), key=_owner_then_id)
+            statuses = (
+                GoalStatus.of(then, day)
+                for head in _paged(heads, _owner_then_id, after, None)
+                if (then := as_of(cast(Goal, uow.streams.load_head(head)), day, uow.streams))
+                is not None
+            )
+            return _paged(statuses, _status_key, None, limit)
+
+        return self._runner.read(work)
+
+    def behind(
+        self,
+        *,
+        on: dt.date,
+        department: str | None = None,
+        limit: int | None = None,
+        after: tuple[str, str] | None = None,
+    ) -> list[GoalStatus]:
+        """Who is behind on their goals: every goal that stood behind on day ``on`` (under way,
+        with less progress than a steady pace from start to due), in the whole organisation or
+        in one ``department`` (the owner's department in the directory that day); ordered by
+        owner, then goal id (the key ``after`` takes), at most ``limit`` of them.
+
+        Only goals that were ever under way are considered (found by state in the store), and,
+        for a department, only those whose owner is in it are decoded.
+
+        Raises:
+            ValidationError: a ``department`` is asked for, but perfcore was given no
+                directory.
+        """
+        day = check_date("on", on)
+        check_optional_id("department", department)
+        _page_args(limit, after, (str, str))
+        directory = self._runner.directory
+        if department is not None and directory is None:
+            raise ValidationError("department", "perfcore was made without a directory")
+
+        def member(owner: object) -> bool:
+            if department is None:
+                return True
+            if not isinstance(owner, str) or directory is None:
+                return False
+            person = directory.person(owner, day)
+            return person is not None and person.department == department
+
+        def work(uow: Repositories) -> list[GoalStatus]:
+            heads = [
+                head
+                for state in _ONCE_ACTIVE
+                for head in uow.events.find("Goal", "state", state.value)
+                if member(head.columns.get("owner"))
+            ]
+            heads.sort(key=_owner_then_id)
+
+            def statuses() -> Iterable[GoalStatus]:
+                for head in _paged(heads, _owner_then_id, after, None):
+                    then = as_of(cast(Goal, uow.streams.load_head(head)), day, uow.streams)
+                    if then is not None and then.standing(day) is Standing.BEHIND:
+                        yield GoalStatus.of(then, day)
+
+            return _paged(statuses(), _status_key, None, limit)
 
         return self._runner.read(work)
 
@@ -102,32 +218,48 @@ class Queries:
         *,
         author_id: str | None = None,
         include_overdue: bool = True,
+        limit: int | None = None,
+        after: tuple[dt.date, str] | None = None,
     ) -> list[PlanReview]:
         """Active plans whose next review (:attr:`Plan.review_due`, from each plan's schedule)
-        falls from ``start`` to ``end``, both included; ordered by that day, then plan id.
+        falls from ``start`` to ``end``, both included; ordered by that day, then plan id (the
+        key ``after`` takes: ``(due, plan_id)``), at most ``limit`` of them.
 
         Args:
             start: the first day of the range.
             end: the last day of the range.
-            author_id: only the plans this person wrote (a manager's own), if given.
+            author_id: only the plans this person wrote (a manager's own), if given: found by
+                the plans' ``owner`` query column, so only that author's plans are decoded.
             include_overdue: also the plans whose review fell due before ``start`` and has not
                 started: they are still due.
+            limit: the most plans to return (a page); all of them if ``None``.
+            after: the key of the last plan of the previous page.
         """
         first, last = check_date("start", start), check_date("end", end)
         check_optional_id("author_id", author_id)
         check_flag("include_overdue", include_overdue)
         if last < first:
             raise ValidationError("end", f"{last} comes before the start {first}")
+        _page_args(limit, after, (dt.date, str))
+        active = PlanState.ACTIVE.value
 
         def work(uow: Repositories) -> list[PlanReview]:
+            if author_id is None:
+                heads = list(uow.events.find("Plan", "state", active))
+            else:
+                heads = [
+                    h for h in uow.events.find("Plan", "owner", author_id) if h.state == active
+                ]
             found = []
-            for plan in uow.plans.by_state(PlanState.ACTIVE):
+            for head in heads:
+                plan = cast(Plan, uow.streams.load_head(head))
                 due = plan.review_due
                 if due is None or due > last or (due < first and not include_overdue):
                     continue
                 if author_id is None or plan.author_id == author_id:
                     found.append(PlanReview(plan=plan, due=due))
-            return sorted(found, key=lambda review: (review.due, review.plan.id))
+            found.sort(key=_review_key)
+            return _paged(found, _review_key, after, limit)
 
         return self._runner.read(work)
 
@@ -143,3 +275,16 @@ class Queries:
             return cycle.progress(cycle_status(uow, cycle, day), day)
 
         return self._runner.read(work)
+
+
+def _owner_then_id(head: StreamHead) -> tuple[str, str]:
+    owner = head.columns.get("owner")
+    return (owner if isinstance(owner, str) else "", head.id)
+
+
+def _status_key(status: GoalStatus) -> tuple[str, str]:
+    return (status.owner_id, status.goal.id)
+
+
+def _review_key(review: PlanReview) -> tuple[dt.date, str]:
+    return (review.due, review.plan.id)
