@@ -54,6 +54,8 @@ CRITERIA = (
 RATINGS = [Rating(criterion=c.name, score=4, evidence="steady all year") for c in CRITERIA]
 SCORES = {c.name: 4 for c in CRITERIA}
 YEAR = 2026
+#: The database's size in bytes when the run ended (SQLite), set as its store is closed.
+SIZES: dict[str, int] = {}
 QUERIES = (
     "behind: one department",
     "behind: whole organisation",
@@ -272,8 +274,16 @@ def _store(kind: str, folder: Path) -> tuple[Store, Callable[[], None]]:
     if kind == "sqlite":
         from perfcore.adapters.sqlite import SQLiteStore
 
-        made = SQLiteStore(folder / f"cycle-{uuid.uuid4().hex[:8]}.sqlite3", synchronous="NORMAL")
-        return made, made.close
+        path = folder / f"cycle-{uuid.uuid4().hex[:8]}.sqlite3"
+        made = SQLiteStore(path, synchronous="NORMAL")
+
+        def remove() -> None:
+            made.close()
+            SIZES[kind] = sum(p.stat().st_size for p in folder.glob(f"{path.name}*"))
+            for leftover in folder.glob(f"{path.name}*"):
+                leftover.unlink()
+
+        return made, remove
     from perfcore.adapters.postgres import PostgresStore
 
     dsn = os.environ["PERFCORE_POSTGRES_DSN"]
@@ -339,6 +349,7 @@ def one(kind: str, people: int, folder: Path) -> dict[str, Any]:
         "phases": phases,
         "queries": queries,
         "state": state,
+        "database_bytes": SIZES.get(kind),
     }
 
 
@@ -404,7 +415,12 @@ def rows_of(results: list[dict[str, Any]]) -> list[Row]:
                 goal=goal,
                 met=met,
                 note=f"{result['cpu']:.1f} s CPU, {result['commands'] / result['wall']:,.0f}"
-                f" commands/s, peak {result['peak_mib']:,.0f} MiB, ended {result['state']}",
+                f" commands/s, peak {result['peak_mib']:,.0f} MiB, ended {result['state']}"
+                + (
+                    f", {result['database_bytes'] / 2**20:,.0f} MB on disk"
+                    if result.get("database_bytes")
+                    else ""
+                ),
             )
         )
         if people >= 100_000 and kind in LIMITS:
