@@ -62,7 +62,7 @@ from perfcore.job_description import (
     JobDescription,
     JobDescriptionState,
 )
-from perfcore.lifecycle import Guard, Lifecycle, Step, lifecycle_of
+from perfcore.lifecycle import Command, Guard, Lifecycle, Step, lifecycle_of
 from perfcore.plan import (
     Approver,
     ApproverKind,
@@ -114,6 +114,7 @@ __all__ = [
     "CalibrationNote",
     "CheckIn",
     "Clock",
+    "Command",
     "ConcurrencyError",
     "Erased",
     "Criterion",

@@ -158,7 +158,12 @@ class Aggregate:
         check_reason(reason)
         initial = cls.lifecycle.initial
         draft = cls(id=id, state=initial, created_at=at, created_by=by.id, updated_at=at, **fields)
-        (policy or DEFAULT_POLICY).authorize(by, cls.lifecycle.name, draft, CREATED)
+        policy = policy or DEFAULT_POLICY
+        command = Command(
+            trigger=CREATED, actor=by, at=at, reason=reason, args=dict(fields), policy=policy
+        )
+        policy.authorize(by, cls.lifecycle.name, draft, CREATED, command)
+        cls.lifecycle.check_policy_guards(draft, command)
         event = Event(
             aggregate_type=cls.lifecycle.name,
             aggregate_id=id,
@@ -195,10 +200,10 @@ class Aggregate:
         allowed = lifecycle.triggers_from(state)
         if trigger not in allowed:
             raise TransitionNotAllowed(lifecycle.name, self.id, state, trigger, allowed)
-        policy.authorize(by, lifecycle.name, self, trigger)
         command = Command(
             trigger=trigger, actor=by, at=at, reason=reason, args=args or {}, policy=policy
         )
+        policy.authorize(by, lifecycle.name, self, trigger, command)
         dest = lifecycle.fire(self, command)
         change = changes(self) if changes is not None else Changes()
         changed = self._next(dest, change.set, change.append)
@@ -237,7 +242,12 @@ class Aggregate:
             raise ValidationError("fields", "name at least one field to change")
         values = dict(fields)
         return self._execute(
-            "edit", by=by, at=at, policy=policy, changes=lambda _obj: Changes(set=values)
+            "edit",
+            by=by,
+            at=at,
+            policy=policy,
+            args=values,
+            changes=lambda _obj: Changes(set=values),
         )
 
     def _next(

@@ -90,10 +90,15 @@ class _Carrier:
         self.failures: list[tuple[str, str]] = []
 
 
-def _condition(guard: Guard) -> Callable[[EventData], bool]:
+def _condition(kind: str, trigger: str, guard: Guard) -> Callable[[EventData], bool]:
+    waived = (kind, trigger, guard.name)
+
     def holds(event: EventData) -> bool:
         carrier = cast(_Carrier, event.model)
-        why = guard.check(carrier.aggregate, carrier.command)
+        command = carrier.command
+        if command.policy.waived and waived in command.policy.waived:
+            return True
+        why = guard.check(carrier.aggregate, command)
         if why is None:
             return True
         carrier.failures.append((guard.name, why))
@@ -136,7 +141,7 @@ class Lifecycle:
         )
         for step in self.steps:
             conditions: list[Callable[..., bool | None] | str] = [
-                _condition(guard) for guard in step.guards
+                _condition(self.name, step.trigger, guard) for guard in step.guards
             ]
             machine.add_transition(
                 step.trigger, list(step.sources), step.dest, conditions=conditions
@@ -212,7 +217,25 @@ class Lifecycle:
             if len(carrier.failures) > 1:
                 why = "; or ".join(reason for _name, reason in carrier.failures)
             raise GuardFailed(self.name, aggregate.id, state, command.trigger, rule, why)
+        self.check_policy_guards(aggregate, command)
         return carrier.state
+
+    def check_policy_guards(self, aggregate: Any, command: Command) -> None:
+        """Check the guards the command's policy adds to its trigger
+        (:meth:`~perfcore.policy.Policy.with_guards`), in order.
+
+        Raises:
+            GuardFailed: the first that does not hold.
+        """
+        own = command.policy.guards
+        if not own:
+            return
+        for guard in own.get((self.name, command.trigger), ()):
+            why = guard.check(aggregate, command)
+            if why is not None:
+                raise GuardFailed(
+                    self.name, aggregate.id, str(aggregate.state), command.trigger, guard.name, why
+                )
 
     def to_mermaid(self) -> str:
         """The lifecycle as a Mermaid ``stateDiagram-v2``, generated from the table."""

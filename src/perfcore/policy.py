@@ -1,8 +1,13 @@
-"""The organisation's policy: who may do what (deny by default), and the numbers its rules use.
+"""The organisation's policy: who may do what (deny by default), the guards it adds to or waives
+from the lifecycle tables, and the numbers its rules use.
 
 Every command checks the policy before any guard. The default authorisation table is the ``who``
 column of the lifecycle tables; :meth:`Policy.table` shows it whole, and :meth:`Policy.with_rules`
 or ``Policy(rules=...)`` replaces any of it. A trigger with no rule in the table is refused.
+:meth:`Policy.with_guards` adds business rules of your own to a trigger and
+:meth:`Policy.without_guards` waives the table's by name; :meth:`Policy.guards_for` shows what is
+in force. A policy is passed in where perfcore is put together (``Perfcore(store, policy=...)``),
+so two ``Perfcore`` objects in one process can run two organisations' rules.
 
 >>> from perfcore import Actor, Goal, Policy, Role
 >>> Policy().rule_for("Goal", "approve").description
@@ -11,7 +16,7 @@ or ``Policy(rules=...)`` replaces any of it. A trigger with no rule in the table
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +26,7 @@ from perfcore._validate import non_negative, to_decimal
 from perfcore.actor import Actor, Role
 from perfcore.errors import PermissionDenied, ValidationError
 from perfcore.events import CREATED
-from perfcore.lifecycle import lifecycle_of, registered_types
+from perfcore.lifecycle import Command, Guard, lifecycle_of, registered_types
 from perfcore.rules import Rule, has_role
 
 __all__ = [
@@ -33,6 +38,8 @@ __all__ = [
 ]
 
 RuleKey = tuple[str, str]
+#: Guards by ``(aggregate type, trigger)``; ``"create"`` names an object's creation.
+GuardTable = Mapping[RuleKey, tuple[Guard, ...]]
 
 #: The rules for acts on a person's whole record rather than on one object: erasing their
 #: personal data and exporting it (a subject-access request). HR's, by default.
@@ -40,6 +47,49 @@ PERSON_RULES: Mapping[RuleKey, Rule] = {
     ("Person", "erase"): has_role(Role.HR),
     ("Person", "export"): has_role(Role.HR),
 }
+
+
+def _check_trigger(kind: str, trigger: str) -> None:
+    lifecycle = lifecycle_of(kind)
+    if trigger != CREATED and trigger not in lifecycle.triggers:
+        raise ValidationError("guards", f"{kind} has no trigger {trigger!r}")
+
+
+def _table_guards(kind: str, trigger: str) -> tuple[Guard, ...]:
+    """The guards the lifecycle table gives ``trigger``, each once (rows share them)."""
+    _check_trigger(kind, trigger)
+    found: dict[str, Guard] = {}
+    for step in lifecycle_of(kind).steps:
+        if step.trigger == trigger:
+            for guard in step.guards:
+                found.setdefault(guard.name, guard)
+    return tuple(found.values())
+
+
+def _guard_table(
+    value: Mapping[RuleKey, Guard | Iterable[Guard]],
+) -> dict[RuleKey, tuple[Guard, ...]]:
+    if not isinstance(value, Mapping):
+        raise ValidationError("guards", "must map (aggregate type, trigger) to guards")
+    table: dict[RuleKey, tuple[Guard, ...]] = {}
+    for key, given in value.items():
+        if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key)):
+            raise ValidationError("guards", f"{key!r} is not an (aggregate type, trigger) pair")
+        guards = (given,) if isinstance(given, Guard) else tuple(given)
+        if not all(isinstance(guard, Guard) for guard in guards):
+            raise ValidationError("guards", f"{key[0]}.{key[1]}: every item must be a Guard")
+        table[key] = guards
+    return table
+
+
+def _waived(value: Iterable[Any]) -> frozenset[tuple[str, str, str]]:
+    items = frozenset(value)
+    for item in items:
+        if not (
+            isinstance(item, tuple) and len(item) == 3 and all(isinstance(k, str) for k in item)
+        ):
+            raise ValidationError("waived", f"{item!r} is not an (aggregate type, trigger, guard)")
+    return items
 
 
 def _whole(minimum: int) -> Any:
@@ -125,11 +175,27 @@ class Policy:
             column. The creation of an object is the trigger ``"create"``.
         endorsement: when job descriptions may be endorsed.
         evaluation: the evaluation thresholds and score weights.
+        guards: guards of your own, checked after the table's for the same trigger (and, for
+            ``"create"``, when an object is created), in the order given. Set them with
+            :meth:`with_guards`.
+        waived: ``(aggregate type, trigger, guard name)`` of the table's guards this policy
+            does not check. Set them with :meth:`without_guards`.
     """
 
     rules: Mapping[RuleKey, Rule] | None = None
     endorsement: EndorsementPolicy = attrs.field(factory=EndorsementPolicy)
     evaluation: EvaluationPolicy = attrs.field(factory=EvaluationPolicy)
+    guards: GuardTable = attrs.field(factory=dict, converter=_guard_table)
+    waived: frozenset[tuple[str, str, str]] = attrs.field(default=frozenset(), converter=_waived)
+
+    def __attrs_post_init__(self) -> None:
+        for kind, trigger, name in self.waived:
+            if name not in {guard.name for guard in _table_guards(kind, trigger)}:
+                raise ValidationError(
+                    "waived", f"{kind}.{trigger} has no guard named {name!r} in its table"
+                )
+        for kind, trigger in self.guards:
+            _check_trigger(kind, trigger)
 
     def rule_for(self, aggregate_type: str, trigger: str) -> Rule | None:
         """The rule for ``trigger`` on ``aggregate_type``, or ``None`` (refused)."""
@@ -160,18 +226,93 @@ class Policy:
         """A copy whose table has ``overrides`` in place of the rules of the same keys."""
         return attrs.evolve(self, rules={**self.table(), **overrides})
 
-    def permits(self, actor: Actor, aggregate_type: str, aggregate: Any, trigger: str) -> bool:
-        """Whether ``actor`` may fire ``trigger`` on ``aggregate``."""
-        rule = self.rule_for(aggregate_type, trigger)
-        return rule is not None and rule(actor, aggregate)
+    def with_guards(self, extra: Mapping[RuleKey, Guard | Iterable[Guard]]) -> Policy:
+        """A copy that also checks ``extra``: for each ``(aggregate type, trigger)``, one guard
+        or several, after the table's own (and after any this policy already adds).
 
-    def authorize(self, actor: Actor, aggregate_type: str, aggregate: Any, trigger: str) -> None:
-        """Raise :class:`PermissionDenied` unless ``actor`` may fire ``trigger``."""
+        >>> import datetime as dt
+        >>> from perfcore import Guard, Policy
+        >>> no_fridays = Guard("not on a Friday",
+        ...     lambda goal, command: "not on a Friday" if command.at.weekday() == 4 else None)
+        >>> policy = Policy().with_guards({("Goal", "approve"): no_fridays})
+        >>> [guard.name for guard in policy.guards_for("Goal", "approve")]
+        ['not on a Friday']
+
+        Raises:
+            ValidationError: a type or trigger that does not exist.
+        """
+        merged = {key: tuple(guards) for key, guards in self.guards.items()}
+        for key, added in _guard_table(extra).items():
+            merged[key] = (*merged.get(key, ()), *added)
+        return attrs.evolve(self, guards=merged)
+
+    def without_guards(self, names: Mapping[RuleKey, str | Iterable[str]]) -> Policy:
+        """A copy that does not check the table's guards named in ``names`` (for each
+        ``(aggregate type, trigger)``, one name or several). To replace a guard, waive it and
+        add your own with :meth:`with_guards`.
+
+        >>> from perfcore import Policy
+        >>> policy = Policy().without_guards({("Goal", "achieve"): "target met"})
+        >>> [guard.name for guard in policy.guards_for("Goal", "achieve")]
+        []
+
+        Raises:
+            ValidationError: the table has no guard of that name for that trigger.
+        """
+        waived: set[tuple[str, str, str]] = set(self.waived)
+        for (kind, trigger), given in names.items():
+            for name in (given,) if isinstance(given, str) else tuple(given):
+                waived.add((kind, trigger, name))
+        return attrs.evolve(self, waived=waived)
+
+    def guards_for(self, aggregate_type: str, trigger: str) -> tuple[Guard, ...]:
+        """Every guard in force for ``trigger``: the table's, less those waived, then this
+        policy's own."""
+        table = tuple(
+            guard
+            for guard in _table_guards(aggregate_type, trigger)
+            if (aggregate_type, trigger, guard.name) not in self.waived
+        )
+        return table + tuple(self.guards.get((aggregate_type, trigger), ()))
+
+    def permits(
+        self,
+        actor: Actor,
+        aggregate_type: str,
+        aggregate: Any,
+        trigger: str,
+        command: Command | None = None,
+    ) -> bool:
+        """Whether ``actor`` may fire ``trigger`` on ``aggregate``. Without ``command``, a rule
+        that decides on the command (:meth:`~perfcore.rules.Rule.on_command`) counts as
+        passing: it is checked when the command is fired."""
+        rule = self.rule_for(aggregate_type, trigger)
+        if rule is None:
+            return False
+        if rule.sees_command and command is None:
+            return True
+        return rule(actor, aggregate, command)
+
+    def authorize(
+        self,
+        actor: Actor,
+        aggregate_type: str,
+        aggregate: Any,
+        trigger: str,
+        command: Command | None = None,
+    ) -> None:
+        """Raise :class:`PermissionDenied` unless ``actor`` may fire ``trigger`` (a rule that
+        decides on the command refuses when there is none)."""
         rule = self.rule_for(aggregate_type, trigger)
         target = str(getattr(aggregate, "id", ""))
         if rule is None:
             raise PermissionDenied(actor.id, aggregate_type, target, trigger, "nobody (no rule)")
-        if not rule(actor, aggregate):
+        allowed = (
+            (command is not None and rule(actor, aggregate, command))
+            if rule.sees_command
+            else rule(actor, aggregate)
+        )
+        if not allowed:
             raise PermissionDenied(actor.id, aggregate_type, target, trigger, rule.description)
 
 

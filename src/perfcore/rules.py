@@ -2,7 +2,8 @@
 
 A rule answers yes or no for an actor and an object, and carries a description that reads as the
 end of "only ..." in a :class:`~perfcore.errors.PermissionDenied` message. Rules compose with
-``|`` (either), ``&`` (both) and :func:`never` (segregation of duties).
+``|`` (either), ``&`` (both) and :func:`never` (segregation of duties). A rule that needs the
+command too (its time, reason or arguments) is made with :meth:`Rule.on_command`.
 
 >>> from perfcore.actor import Actor, Role
 >>> rule = has_role(Role.HR) | is_person("manager_id", "the owner's manager")
@@ -13,11 +14,14 @@ end of "only ..." in a :class:`~perfcore.errors.PermissionDenied` message. Rules
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from perfcore.actor import Actor, Role
+
+if TYPE_CHECKING:
+    from perfcore.lifecycle import Command
 
 __all__ = [
     "Rule",
@@ -38,25 +42,59 @@ class Rule:
 
     Args:
         description: who passes, as the end of "only ...": "HR or the owner's manager".
-        check: ``check(actor, aggregate) -> bool``.
+        check: ``check(actor, aggregate) -> bool``; for a rule made with :meth:`on_command`,
+            ``check(actor, aggregate, command) -> bool``.
+        sees_command: whether ``check`` takes the command as well (set by :meth:`on_command`).
     """
 
     description: str
-    check: Callable[[Actor, Any], bool] = attrs.field(eq=False, repr=False)
+    check: Callable[..., bool] = attrs.field(eq=False, repr=False)
+    sees_command: bool = attrs.field(default=False, kw_only=True)
 
-    def __call__(self, actor: Actor, aggregate: Any) -> bool:
-        return bool(self.check(actor, aggregate))
+    @classmethod
+    def on_command(cls, description: str, check: Callable[[Actor, Any, Command], bool]) -> Rule:
+        """A rule that decides on the command as well as the actor and the object: its time
+        (``command.at``), reason and arguments (``command.args``).
+
+        Before a command exists (:meth:`~perfcore._aggregate.Aggregate.allowed_triggers`) such a
+        rule cannot be decided, so the trigger is listed and the rule is checked when it fires.
+
+        >>> import datetime as dt
+        >>> weekdays = Rule.on_command(
+        ...     "anyone, on a weekday", lambda actor, obj, command: command.at.weekday() < 5)
+        >>> weekdays.sees_command
+        True
+        """
+        return cls(description, check, sees_command=True)
+
+    def __call__(self, actor: Actor, aggregate: Any, command: Command | None = None) -> bool:
+        """Whether ``actor`` passes, for ``aggregate`` (and, for a rule that sees it, the
+        ``command``, which it then requires)."""
+        if not self.sees_command:
+            return bool(self.check(actor, aggregate))
+        if command is None:
+            raise TypeError(f"the rule {self.description!r} decides on the command: pass it")
+        return bool(self.check(actor, aggregate, command))
+
+    # A composed rule's check takes the command as an optional third argument and hands it to
+    # its parts; it sees the command when either part does.
 
     def __or__(self, other: Rule) -> Rule:
         return Rule(
             f"{self.description} or {other.description}",
-            lambda actor, aggregate: self(actor, aggregate) or other(actor, aggregate),
+            lambda actor, aggregate, command=None: (
+                self(actor, aggregate, command) or other(actor, aggregate, command)
+            ),
+            sees_command=self.sees_command or other.sees_command,
         )
 
     def __and__(self, other: Rule) -> Rule:
         return Rule(
             f"{self.description}, {other.description}",
-            lambda actor, aggregate: self(actor, aggregate) and other(actor, aggregate),
+            lambda actor, aggregate, command=None: (
+                self(actor, aggregate, command) and other(actor, aggregate, command)
+            ),
+            sees_command=self.sees_command or other.sees_command,
         )
 
 
@@ -106,6 +144,11 @@ def manager_in_directory(person: str, manager: str, description: str) -> Rule:
 
 def never(rule: Rule) -> Rule:
     """Segregation of duties: refuse whoever ``rule`` matches."""
+    if rule.sees_command:
+        return Rule.on_command(
+            f"never {rule.description}",
+            lambda actor, aggregate, command: not rule(actor, aggregate, command),
+        )
     return Rule(f"never {rule.description}", lambda actor, aggregate: not rule(actor, aggregate))
 
 
