@@ -656,7 +656,9 @@ class MemoryUnitOfWork:
             head = appended.head
             if head.kind == kind:
                 found.pop(head.id, None)
-                if _same(_index_values(head)[column], value):
+                # Only the column asked for: this runs for every stream a bulk has written.
+                mine = head.state if column == "state" else head.columns.get(column)
+                if _same(mine, value):
                     found[head.id] = head
         return [_given(found[id]) for id in sorted(found)]
 
