@@ -69,21 +69,27 @@ import datetime as dt
 import enum
 import hashlib
 import hmac
+import itertools
 import json
+import operator
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, NoReturn, Protocol
 
 import attrs
 
 from perfcore._aggregate import Aggregate
-from perfcore._codec import canonical_json
+from perfcore._codec import canonical_json, to_json_data
 from perfcore._validate import check_aware
 from perfcore.erasure import erased_streams
 from perfcore.errors import PerfcoreError, StorageError, ValidationError
+from perfcore.events import CREATED
+from perfcore.lifecycle import Lifecycle
 from perfcore.ports import (
     BODY_ERASED,
+    EventRow,
     EventStore,
+    RawEventReads,
     RecordedEvent,
     Seal,
     Snapshot,
@@ -91,8 +97,16 @@ from perfcore.ports import (
     StreamHead,
     UnitOfWork,
 )
-from perfcore.recording import decode
-from perfcore.streams import ObjectCache, Streams, aggregate_type, head_of, restore
+from perfcore.recording import decode, schema_of
+from perfcore.serialization import SCHEMA_VERSIONS
+from perfcore.streams import (
+    QUERY_COLUMNS,
+    ObjectCache,
+    Streams,
+    aggregate_type,
+    head_of,
+    restore,
+)
 
 __all__ = [
     "AuditCheckpoint",
@@ -110,6 +124,10 @@ SEAL_LIMIT: Final = 10_000
 _PAGE: Final = 1000
 #: Events of one stream chain-checked, then decoded and replayed, at a time.
 _BATCH: Final = 256
+#: ``(position, hash)`` pairs of the global order read per page.
+_LINKS: Final = 5000
+#: Where the JSON of a live body starts: after the marker byte and the 16 bytes of salt.
+_BODY_JSON: Final = 17
 _ERASED: Final = bytes((BODY_ERASED,))
 #: An event's version, schema and header length, as its chain hash covers them.
 _NUMBERS: Final = struct.Struct(">QII")
@@ -491,6 +509,7 @@ class _Verifier:
         self._below = 0
         self._reached = False
         self._types: dict[str, type[Aggregate] | None] = {}
+        self._shapes: dict[str, _Shape | None] = {}
         self._erasures: tuple[str, frozenset[tuple[str, str]]] | None = None
 
     def run(self) -> AuditReport:
@@ -582,7 +601,19 @@ class _Verifier:
     # -- the global order: seals, the unsealed tail, the checkpoint's reach ---------------------
 
     def _order(self) -> None:
-        scanner = _Scanner(self.events)
+        events = self.events
+        if isinstance(events, RawEventReads):
+            try:
+                self._order_of(_Links(events.raw_links(after=0, upto=_END)))
+                return
+            except _RAW_ERRORS:
+                # A row that is not what it should be: read again through scan(), which
+                # names what cannot be read.
+                self.scanned = self.highest = self.checked_seals = self._below = 0
+                self._reached = False
+        self._order_of(_Links(_links_of(events)))
+
+    def _order_of(self, scanner: _Links) -> None:
         last = self.last_seal
         previous: Seal | None = None
         if last is not None:
@@ -613,14 +644,14 @@ class _Verifier:
         except StorageError as error:
             _fail(AuditProblem.UNREADABLE, f"seal {number} cannot be read: {error}", seal=number)
 
-    def _count(self, page: Sequence[RecordedEvent]) -> None:
+    def _count(self, page: Sequence[tuple[int, bytes]]) -> None:
         self.scanned += len(page)
-        self.highest = page[-1].position
+        self.highest = page[-1][0]
         checkpoint = self.checkpoint
-        if checkpoint is not None and page[0].position <= checkpoint.position:
-            index = bisect.bisect_right(page, checkpoint.position, key=_position)
+        if checkpoint is not None and page[0][0] <= checkpoint.position:
+            index = bisect.bisect_right(page, checkpoint.position, key=_first)
             self._below += index
-            if index and page[index - 1].position == checkpoint.position:
+            if index and page[index - 1][0] == checkpoint.position:
                 self._reached = True
 
     def _reach(self) -> None:
@@ -651,7 +682,7 @@ class _Verifier:
             )
 
     def _seal(
-        self, current: Seal, previous: Seal | None, following: Seal | None, scanner: _Scanner
+        self, current: Seal, previous: Seal | None, following: Seal | None, scanner: _Links
     ) -> None:
         number = 1 if previous is None else previous.number + 1
         low = 0 if previous is None else previous.upto
@@ -684,9 +715,9 @@ class _Verifier:
         count = 0
         last_present = low
         for page in scanner.until(current.upto):
-            hasher.update(b"".join([one.position.to_bytes(8, "big") + one.hash for one in page]))
+            hasher.update(b"".join([_POSITION.pack(at) + link for at, link in page]))
             count += len(page)
-            last_present = page[-1].position
+            last_present = page[-1][0]
             self._count(page)
         if hasher.digest() == current.hash:
             if count != current.count:
@@ -715,7 +746,7 @@ class _Verifier:
         self,
         current: Seal,
         following: Seal | None,
-        scanner: _Scanner,
+        scanner: _Links,
         count: int,
         derived: bytes,
         low: int,
@@ -872,6 +903,19 @@ class _Verifier:
     # -- the streams ----------------------------------------------------------------------------
 
     def _streams(self) -> None:
+        events = self.events
+        if isinstance(events, RawEventReads):
+            try:
+                self._check_streams(events.raw_streams())
+                return
+            except _RAW_ERRORS:
+                # The store could not hand out its rows: start again through read().
+                self.checked_streams = self.checked_events = self.stable_events = 0
+        self._check_streams(self._rows())
+
+    def _rows(self) -> Iterator[tuple[StreamHead, int, Sequence[EventRow] | None]]:
+        """Every stream through the ports every store has: its head from ``streams()``, its
+        events from ``read()`` (``None``: they cannot be read; the careful check says why)."""
         after: tuple[str, str] | None = None
         while True:
             try:
@@ -879,11 +923,67 @@ class _Verifier:
             except StorageError as error:
                 _fail(AuditProblem.UNREADABLE, f"the stream heads cannot be read: {error}")
             for head in page:
-                _Stream(self, head).check()
-                self.checked_streams += 1
+                rows: list[EventRow] = []
+                sent = False
+                try:
+                    for one in self.events.read(head.kind, head.id):
+                        if one.kind != head.kind or one.id != head.id:
+                            raise _Doubt  # stored as another stream's: the careful check says
+                        rows.append(
+                            (one.version, one.schema, one.header, one.body, one.hash, one.position)
+                        )
+                        if len(rows) >= _PAGE:
+                            yield head, _UNKNOWN, rows
+                            rows, sent = [], True
+                except (StorageError, _Doubt):
+                    yield head, _UNKNOWN, None
+                    continue
+                if rows or not sent:
+                    yield head, _UNKNOWN, rows
             if len(page) < _PAGE:
                 return
             after = (page[-1].kind, page[-1].id)
+
+    def _check_streams(
+        self, source: Iterable[tuple[StreamHead, int, Sequence[EventRow] | None]]
+    ) -> None:
+        """Check each stream the fast way (:class:`_Fast`); one it cannot prove whole, the
+        careful way (:class:`_Stream`), which names the fault or finds none."""
+        head: StreamHead | None = None
+        fast: _Fast | None = None
+        for one, snapshot, rows in source:
+            if one is not head:
+                if head is not None:
+                    self._finish(head, fast)
+                head = one
+                fast = self._start(one, snapshot)
+            if fast is not None:
+                try:
+                    if rows is None:
+                        raise _Doubt
+                    fast.feed(rows)
+                except _DOUBTS:
+                    fast = None
+        if head is not None:
+            self._finish(head, fast)
+
+    def _start(self, head: StreamHead, snapshot: int) -> _Fast | None:
+        try:
+            return _Fast(self, head, snapshot)
+        except _DOUBTS:
+            return None
+
+    def _finish(self, head: StreamHead, fast: _Fast | None) -> None:
+        if fast is not None:
+            try:
+                fast.finish()
+            except _DOUBTS:
+                pass
+            else:
+                self.checked_streams += 1
+                return
+        _Stream(self, head).check()
+        self.checked_streams += 1
 
     def _headless(self) -> NoReturn:
         """Some events up to the stable position belong to no stream the heads list: find
@@ -926,6 +1026,14 @@ class _Verifier:
                 self._types[kind] = None
         return self._types[kind]
 
+    def shape(self, kind: str) -> _Shape | None:
+        """How ``kind``'s events fold (``None``: not an aggregate type, or one whose fields
+        the fold cannot follow, which is replayed the careful way)."""
+        if kind not in self._shapes:
+            cls = self.aggregate(kind)
+            self._shapes[kind] = None if cls is None else _Shape.of(kind, cls)
+        return self._shapes[kind]
+
     def erasure_recorded(self, head: StreamHead) -> bool:
         """Whether an erasure record of the stream's person names the stream."""
         person = head.columns.get("person")
@@ -938,6 +1046,88 @@ class _Verifier:
 
 def _position(event: RecordedEvent) -> int:
     return event.position
+
+
+_first = operator.itemgetter(0)
+_POSITION: Final = struct.Struct(">Q")
+#: The highest position there can be: what ``raw_links`` is asked up to, as scan() has no end.
+_END: Final = 2**63 - 1
+#: What a store that offers :class:`~perfcore.ports.RawEventReads` may raise from rows that are
+#: not what they should be; the verification then reads again through the ports' records.
+_RAW_ERRORS: Final = (
+    StorageError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    IndexError,
+    KeyError,
+    OverflowError,
+    struct.error,
+)
+#: A snapshot version not known from the rows: ask the snapshot store.
+_UNKNOWN: Final = -1
+
+
+def _links_of(events: EventStore) -> Iterator[tuple[int, bytes]]:
+    """``(position, hash)`` of every event ``scan()`` gives, in position order."""
+    after = 0
+    while True:
+        page = events.scan(after=after, limit=_PAGE)
+        for one in page:
+            yield one.position, one.hash
+        if len(page) < _PAGE:
+            return
+        after = page[-1].position
+
+
+class _Links:
+    """``(position, hash)`` of the global order, read forward once in pages, handed out up to
+    a position at a time."""
+
+    def __init__(self, links: Iterator[tuple[int, bytes]]) -> None:
+        self._links = links
+        self._page: list[tuple[int, bytes]] = []
+        self._index = 0
+        self._after = 0
+        self._done = False
+
+    def _fill(self) -> bool:
+        if self._index < len(self._page):
+            return True
+        if self._done:
+            return False
+        try:
+            page = list(itertools.islice(self._links, _LINKS))
+        except StorageError as error:
+            _fail(
+                AuditProblem.UNREADABLE,
+                f"the events after position {self._after} cannot be read: {error}",
+                position=self._after + 1,
+            )
+        self._page, self._index = page, 0
+        if len(page) < _LINKS:
+            self._done = True
+        if page:
+            self._after = page[-1][0]
+        return bool(page)
+
+    def until(self, upto: int) -> Iterator[Sequence[tuple[int, bytes]]]:
+        """The links up to position ``upto`` not handed out yet, a page at a time."""
+        while self._fill():
+            page, start = self._page, self._index
+            if page[start][0] > upto:
+                return
+            end = (
+                len(page)
+                if page[-1][0] <= upto
+                else bisect.bisect_right(page, upto, lo=start, key=_first)
+            )
+            self._index = end
+            yield page if start == 0 and end == len(page) else page[start:end]
+
+    def peek(self) -> tuple[int, bytes] | None:
+        """The next link not handed out yet, or ``None``."""
+        return self._page[self._index] if self._fill() else None
 
 
 class _Scanner:
@@ -1305,3 +1495,287 @@ def _difference(first: object, second: object) -> str:
         if field.eq and getattr(first, field.name) != getattr(second, field.name):
             return repr(field.name)
     return "its fields"
+
+
+# -- the fast check of a stream -------------------------------------------------------------------
+
+
+class _Doubt(Exception):
+    """The fast check could not prove a stream whole: the careful check (:class:`_Stream`)
+    looks at it again, and names the fault if there is one."""
+
+
+#: What the fast check of a stream may raise on rows that are not what perfcore wrote; each
+#: sends the stream to the careful check.
+_DOUBTS: Final = (
+    _Doubt,
+    StorageError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    IndexError,
+    KeyError,
+    OverflowError,
+    RecursionError,
+    struct.error,
+)
+_BOOKKEEPING: Final = frozenset(
+    {"id", "version", "state", "created_at", "created_by", "updated_at", "_trail"}
+)
+
+
+@attrs.frozen
+class _Shape:
+    """What folding the events of one aggregate type needs, worked out once per type.
+
+    Attributes:
+        kind: the stream kind.
+        lifecycle: the type's table.
+        names: the fields an event may set or append to.
+        required: the fields a creation event must set (they have no default).
+        defaults: the others' defaults, as JSON data (as a snapshot holds them).
+        columns: each query column of the head, and the field it is read from.
+        schema: the type's snapshot schema now.
+    """
+
+    kind: str
+    lifecycle: Lifecycle
+    names: frozenset[str]
+    required: frozenset[str]
+    defaults: Mapping[str, Any]
+    columns: tuple[tuple[str, str], ...]
+    schema: int
+
+    @classmethod
+    def of(cls, kind: str, aggregate: type[Aggregate]) -> _Shape | None:
+        names: set[str] = set()
+        required: set[str] = set()
+        defaults: dict[str, Any] = {}
+        for field in attrs.fields(aggregate):
+            if field.name in _BOOKKEEPING:
+                continue
+            if not field.init:
+                return None
+            names.add(field.name)
+            default = field.default
+            if default is attrs.NOTHING:
+                required.add(field.name)
+            elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                if default.takes_self:
+                    return None
+                defaults[field.name] = _plain(default.factory())
+            else:
+                defaults[field.name] = _plain(default)
+        return cls(
+            kind=kind,
+            lifecycle=aggregate.lifecycle,
+            names=frozenset(names),
+            required=frozenset(required),
+            defaults=defaults,
+            columns=tuple(QUERY_COLUMNS.get(kind, {}).items()),
+            schema=SCHEMA_VERSIONS.get(kind, 0),
+        )
+
+
+def _plain(value: object) -> Any:
+    """``value`` as the JSON data a snapshot holds of it."""
+    return json.loads(canonical_json(to_json_data(value)))
+
+
+class _Fast:
+    """One stream's chain checked over its rows as stored, and, with ``replay``, its events
+    folded into the object's fields as JSON data and compared with its snapshot and its head.
+
+    It proves a whole stream or raises; what it cannot prove (a fault, a row it cannot read,
+    an event of an older schema it cannot fold, a command that committed meanwhile) goes to
+    the careful check, :class:`_Stream`, which reports exactly what it reported before. The
+    fold is argued in docs/storage.md ("How a verification is made fast").
+    """
+
+    __slots__ = (
+        "appended",
+        "created_at",
+        "created_by",
+        "erased",
+        "fields",
+        "head",
+        "position",
+        "prefix",
+        "previous",
+        "shape",
+        "snapshot",
+        "snapshot_at",
+        "stable_seen",
+        "state",
+        "updated_at",
+        "verifier",
+        "version",
+    )
+
+    def __init__(self, verifier: _Verifier, head: StreamHead, snapshot_version: int) -> None:
+        self.verifier = verifier
+        self.head = head
+        names = f"{head.kind}\x00{head.id}".encode()
+        self.prefix = len(names).to_bytes(4, "big") + names
+        self.previous = b""
+        self.version = 0
+        self.position = 0
+        self.stable_seen = 0
+        self.erased = False
+        self.shape = verifier.shape(head.kind) if verifier.replay else None
+        self.state: Any = None
+        self.fields: dict[str, Any] = {}
+        self.appended: dict[str, list[Any]] = {}
+        self.created_at: Any = None
+        self.created_by: Any = None
+        self.updated_at: Any = None
+        self.snapshot: Snapshot | None = None
+        self.snapshot_at = 0
+        if verifier.replay and verifier.aggregate(head.kind) is not None and self.shape is None:
+            raise _Doubt  # a type the fold cannot follow: replayed the careful way
+        if self.shape is not None and (
+            snapshot_version == _UNKNOWN or 1 <= snapshot_version <= head.version
+        ):
+            snapshot = verifier.uow.snapshots.get(head.kind, head.id)
+            # As the careful check: a snapshot after the head read is a command's meanwhile.
+            if snapshot is not None and 1 <= snapshot.version <= head.version:
+                self.snapshot, self.snapshot_at = snapshot, snapshot.version
+
+    def feed(self, rows: Iterable[EventRow]) -> None:
+        """Check the next of the stream's rows (and fold them)."""
+        key, prefix, upto = self.verifier.key, self.prefix, self.head.version
+        stable = self.verifier.stable
+        sha256, digest_hmac, pack, join = hashlib.sha256, hmac.digest, _NUMBERS.pack, b"".join
+        previous, version, position = self.previous, self.version, self.position
+        stable_seen = self.stable_seen
+        fold = self.shape is not None and not self.erased
+        for number, schema, header, body, hash_, at in rows:
+            version += 1
+            if number != version or number > upto or at <= position:
+                raise _Doubt
+            position = at
+            if at <= stable:
+                stable_seen += 1
+            if body[:1] == _ERASED:
+                digest = body[1:]
+                if not self.erased:
+                    if not self.verifier.erasure_recorded(self.head):
+                        raise _Doubt
+                    self.erased, fold = True, False
+            else:
+                digest = sha256(body).digest()
+            data = join((previous, prefix, pack(number, schema, len(header)), header, digest))
+            if key is None:
+                if sha256(data).digest() != hash_:
+                    raise _Doubt
+            elif digest_hmac(key, data, "sha256") != hash_:
+                raise _Doubt
+            previous = hash_
+            if fold:
+                self.version = number
+                self._fold(number, schema, header, body)
+        self.previous, self.version, self.position = previous, version, position
+        self.stable_seen = stable_seen
+
+    def _fold(self, number: int, schema: int, header: bytes, body: bytes) -> None:
+        """Apply one event's changes, as :meth:`Aggregate.replay` would, to JSON data."""
+        shape = self.shape
+        assert shape is not None
+        facts = json.loads(header.decode("utf-8"))
+        if type(facts) is not list or not 5 <= len(facts) <= 6:
+            raise _Doubt
+        trigger, from_state, to_state, actor_id, at = facts[:5]
+        if type(trigger) is not str or schema != schema_of(shape.kind, trigger):
+            raise _Doubt  # an older schema, which an upcaster brings forward: the careful way
+        reason, payload = json.loads(body[_BODY_JSON:].decode("utf-8"))
+        moment = dt.datetime.fromisoformat(at)
+        if moment.tzinfo is None or type(payload) is not dict or type(reason) is not str:
+            raise _Doubt
+        names = shape.names
+        sets = payload.get("set")
+        if number == 1:
+            if trigger != CREATED or to_state not in shape.lifecycle.states:
+                raise _Doubt
+            sets = {} if sets is None else sets
+            if type(sets) is not dict or not shape.required <= sets.keys() <= names:
+                raise _Doubt
+            self.fields = dict(sets)
+            self.created_at, self.created_by = at, actor_id
+        else:
+            if from_state != self.state or not shape.lifecycle.has_transition(
+                trigger, from_state, to_state
+            ):
+                raise _Doubt
+            fields, appended = self.fields, self.appended
+            if sets:
+                for name, value in sets.items():
+                    if name not in names:
+                        raise _Doubt
+                    fields[name] = value
+                    appended.pop(name, None)
+            added = payload.get("append")
+            if added:
+                for name, items in added.items():
+                    if name not in names or type(items) is not list:
+                        raise _Doubt
+                    appended.setdefault(name, []).extend(items)
+        self.state = to_state
+        self.updated_at = at
+        if number == self.snapshot_at:
+            self._compare_snapshot()
+
+    def _value(self, name: str) -> Any:
+        """One field's JSON data as the events left it."""
+        shape = self.shape
+        assert shape is not None
+        value = self.fields[name] if name in self.fields else shape.defaults[name]
+        items = self.appended.get(name)
+        if items:
+            if type(value) is not list:
+                raise _Doubt
+            value = value + items
+        return value
+
+    def _data(self) -> dict[str, Any]:
+        """The object the events give, as the JSON data a snapshot holds."""
+        shape = self.shape
+        assert shape is not None
+        data = {name: self._value(name) for name in shape.names}
+        data.update(
+            id=self.head.id,
+            version=self.version,
+            state=self.state,
+            created_at=self.created_at,
+            created_by=self.created_by,
+            updated_at=self.updated_at,
+        )
+        return data
+
+    def _compare_snapshot(self) -> None:
+        snapshot, shape = self.snapshot, self.shape
+        assert snapshot is not None
+        assert shape is not None
+        if (snapshot.kind, snapshot.id, snapshot.schema) != (
+            self.head.kind,
+            self.head.id,
+            shape.schema,
+        ):
+            raise _Doubt
+        if json.loads(snapshot.data) != self._data():
+            raise _Doubt
+
+    def finish(self) -> None:
+        """The stream's end: its head's version and hash, and, folded, its state and columns."""
+        verifier, head = self.verifier, self.head
+        if self.version != head.version or head.hash != self.previous:
+            raise _Doubt
+        shape = self.shape
+        if shape is not None and not self.erased:
+            if self.version < self.snapshot_at or head.state != self.state:
+                raise _Doubt
+            expected = {column: self._value(name) for column, name in shape.columns}
+            for column in head.columns.keys() | expected.keys():
+                if head.columns.get(column) != expected.get(column):
+                    raise _Doubt
+        verifier.checked_events += self.version
+        verifier.stable_events += self.stable_seen

@@ -1083,3 +1083,40 @@ def test_a_golden_envelope_stored_as_a_snapshot_loads_from_the_store(
 def test_every_type_and_state_has_a_golden_file() -> None:
     missing = [golden.name for golden in CURRENT_GOLDEN_FILES if not golden.exists()]
     assert missing == [], "run: python tests/adapters/make_golden.py"
+
+
+# -- the verification's raw reads ------------------------------------------------------------------
+
+
+def test_raw_reads_in_small_pages_give_every_stream_whole_and_verify(
+    file_store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Streams longer than a page of rows, pages of heads that end inside the rows: each stream
+    once, its events in order, whatever the page sizes."""
+    import perfcore.adapters.sqlite as adapter
+
+    goals = [drivers()["Goal"].reach("achieved", id=f"g-{n}") for n in range(5)]
+    put(file_store, *goals, snapshot_every=2)
+    expected = {}
+    with file_store.unit_of_work() as uow:
+        for head in uow.events.streams():
+            expected[head.id] = [
+                (e.version, e.schema, e.header, e.body, e.hash, e.position)
+                for e in uow.events.read(head.kind, head.id)
+            ]
+    for heads, rows in ((2, 3), (1, 1), (3, 7), (1000, 5000)):
+        monkeypatch.setattr(adapter, "_RAW_HEADS", heads)
+        monkeypatch.setattr(adapter, "_RAW_ROWS", rows)
+        found: dict[str, list[tuple[object, ...]]] = {}
+        with file_store.unit_of_work() as uow:
+            events = uow.events
+            assert isinstance(events, adapter._Events)
+            for head, snapshot, chunk in events.raw_streams():
+                assert snapshot == head.version  # saved whole: a snapshot at its end
+                found.setdefault(head.id, []).extend(chunk)
+            links = list(events.raw_links(after=0, upto=2**63 - 1))
+        assert found == expected
+        assert [position for position, _ in links] == sorted(
+            row[5] for rows in expected.values() for row in rows
+        )
+        assert verify_store(file_store).intact

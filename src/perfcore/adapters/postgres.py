@@ -100,6 +100,7 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 from perfcore._codec import canonical_json, from_json_data, to_json_data
 from perfcore._validate import check_aware, check_date
 from perfcore.adapters import _postgres_schema as schema
+from perfcore.adapters import _raw
 from perfcore.directory import Directory, Person, PlacedDirectory, Placement
 from perfcore.errors import ConcurrencyError, NotFound, StorageError, ValidationError
 from perfcore.ports import (
@@ -112,6 +113,7 @@ from perfcore.ports import (
     IndexValue,
     Notification,
     Notifier,
+    RawEventReads,
     RecordedEvent,
     Seal,
     SealLog,
@@ -119,6 +121,7 @@ from perfcore.ports import (
     SnapshotStore,
     Store,
     StreamHead,
+    StreamRows,
     SystemClock,
 )
 from perfcore.serialization import UnsupportedSchema
@@ -602,6 +605,46 @@ def _idempotency_record(row: Sequence[Any]) -> IdempotencyRecord:
     )
 
 
+# -- what a verification reads (perfcore.ports.RawEventReads) ------------------------------------
+
+#: Stream heads and event rows a verification reads per statement.
+_RAW_HEADS: Final = 1000
+_RAW_ROWS: Final = 2000
+#: A page of heads in key order, each with its stream's key first and its newest snapshot's
+#: version last (NULL: none).
+_RAW_HEADS_SQL: Final = (
+    "SELECT s.key, "
+    + ", ".join(f"s.{column}" for column in (*schema.HEAD_COLUMNS, "erased"))
+    + ", n.version FROM {schema}.streams AS s"
+    " LEFT JOIN {schema}.snapshots AS n ON n.kind = s.kind AND n.id = s.id"
+    " WHERE s.key > %s ORDER BY s.key LIMIT %s"
+)
+#: The events of streams up to a key, after a (stream, version), along the (stream, version)
+#: index.
+_RAW_EVENTS_SQL: Final = (
+    "SELECT stream, version, schema, header, body, hash, position FROM {schema}.events"
+    " WHERE (stream, version) > (%s, %s) AND stream <= %s ORDER BY stream, version LIMIT %s"
+)
+#: What a seal covers of each event scan() gives (joined to its stream, as scan() is).
+_RAW_LINKS_SQL: Final = (
+    "SELECT e.position, e.hash FROM {schema}.events AS e"
+    " JOIN {schema}.streams AS s ON s.key = e.stream"
+    " WHERE e.position > %s AND e.position <= %s ORDER BY e.position LIMIT %s"
+)
+#: The three, rendered for each schema name.
+_RAW_RENDERED: dict[str, tuple[bytes, bytes, bytes]] = {}
+
+
+def _raw_sql(name: str) -> tuple[bytes, bytes, bytes]:
+    rendered = _RAW_RENDERED.get(name)
+    if rendered is None:
+        heads, events, links = (
+            schema.render(text, name) for text in (_RAW_HEADS_SQL, _RAW_EVENTS_SQL, _RAW_LINKS_SQL)
+        )
+        rendered = _RAW_RENDERED[name] = (heads, events, links)
+    return rendered
+
+
 # -- events, snapshots, seals ---------------------------------------------------------------------
 
 
@@ -746,6 +789,42 @@ class _Events:
             return []
         rows = self._uow.read("scan_events", (after, upto, count))
         return [_event(row[0], row[1], row[2:]) for row in rows]
+
+    def raw_streams(self) -> Iterator[StreamRows]:
+        """Every stream, in the order of their keys, with its events as stored (see
+        :class:`~perfcore.ports.RawEventReads`): a page of heads, then their events in pages
+        of rows along the ``(stream, version)`` index; events of a stream created after the
+        page of heads was read are left for the next page."""
+        uow = self._uow
+        heads_sql, _, _ = _raw_sql(uow.statements.schema)
+        after = _raw.LOWEST
+        while True:
+            heads = uow.read_query(heads_sql, (after, _RAW_HEADS))
+            if not heads:
+                return
+            yield from _raw.stream_rows(heads, self._raw_events, _head, _RAW_ROWS)
+            if len(heads) < _RAW_HEADS:
+                return
+            after = heads[-1][0]
+
+    def _raw_events(
+        self, stream: int, version: int, last: int, limit: int
+    ) -> list[tuple[Any, ...]]:
+        _, events_sql, _ = _raw_sql(self._uow.statements.schema)
+        return self._uow.read_query(events_sql, (stream, version, last, limit))
+
+    def raw_links(self, *, after: int, upto: int) -> Iterator[tuple[int, bytes]]:
+        """``(position, hash)`` of the events :meth:`scan` gives in ``(after, upto]``: up to
+        the stable position, read first."""
+        after = _whole("after", after)
+        upto = min(_whole("upto", upto), self.stable_position())
+        _, _, links_sql = _raw_sql(self._uow.statements.schema)
+        while after < upto:
+            rows = self._uow.read_query(links_sql, (after, upto, _RAW_ROWS))
+            yield from rows
+            if len(rows) < _RAW_ROWS:
+                return
+            after = rows[-1][0]
 
     def stable_position(self) -> int:
         """The highest position at or below which no write can still commit (see the module's
@@ -1559,6 +1638,10 @@ if TYPE_CHECKING:
     def _conforms(store: PostgresStore) -> Store:
         """Never called: ``mypy --strict src`` checks here that PostgresStore is a Store."""
         return store
+
+    def _reads_raw(events: _Events) -> RawEventReads:
+        """Never called: mypy checks here that the events offer the verification's reads."""
+        return events
 
     def _directs(directory: PostgresDirectory) -> Directory:
         """Never called: mypy checks here that PostgresDirectory is a Directory."""

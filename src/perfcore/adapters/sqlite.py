@@ -86,6 +86,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
 
 from perfcore._codec import canonical_json, from_json_data, to_json_data
 from perfcore._validate import check_aware, check_store_limit, check_store_position, shown
+from perfcore.adapters import _raw
 from perfcore.adapters import _sqlite_legacy as legacy
 from perfcore.adapters import _sqlite_schema as schema
 from perfcore.adapters._sqlite_legacy import LegacyLogTampered
@@ -99,6 +100,7 @@ from perfcore.ports import (
     IndexValue,
     Notification,
     Outbox,
+    RawEventReads,
     RecordedEvent,
     Seal,
     SealLog,
@@ -106,6 +108,7 @@ from perfcore.ports import (
     SnapshotStore,
     Store,
     StreamHead,
+    StreamRows,
     UnitOfWork,
     erased_body,
 )
@@ -139,6 +142,32 @@ _NO_LIMIT: Final = 2**63 - 1
 #: What :meth:`EventStore.find` may be asked for: the state and the query columns (the tests
 #: check that the schema's are :data:`~perfcore.ports.INDEX_COLUMNS`).
 _FIND_COLUMNS: Final = frozenset(("state", *schema.STREAM_COLUMNS))
+
+# -- what a verification reads (perfcore.ports.RawEventReads) ------------------------------------
+
+#: Stream heads and event rows a verification reads per statement.
+_RAW_HEADS: Final = 1000
+_RAW_ROWS: Final = 2000
+#: A page of heads in key order (the order they were created in), each with its stream's key
+#: first and its newest snapshot's version last (NULL: none).
+_RAW_HEADS_SQL: Final = (
+    "SELECT s.key, "
+    + ", ".join(f"s.{column}" for column in (*schema.HEAD_COLUMNS, "erased"))
+    + ", n.version FROM streams AS s"
+    " LEFT JOIN snapshots AS n ON n.kind = s.kind AND n.id = s.id"
+    " WHERE s.key > ? ORDER BY s.key LIMIT ?"
+)
+#: The events of streams up to a key, after a (stream, version), walking the (stream, version)
+#: index: no join, no sort.
+_RAW_EVENTS_SQL: Final = (
+    "SELECT stream, version, schema, header, body, hash, position FROM events"
+    " WHERE (stream, version) > (?, ?) AND stream <= ? ORDER BY stream, version LIMIT ?"
+)
+#: What a seal covers of each event scan() gives (joined to its stream, as scan() is).
+_RAW_LINKS_SQL: Final = (
+    "SELECT e.position, e.hash FROM events AS e CROSS JOIN streams AS s ON s.key = e.stream"
+    " WHERE e.position > ? AND e.position <= ? ORDER BY e.position LIMIT ?"
+)
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -542,6 +571,36 @@ class _Events:
         params = (check_store_position("after", after), self._uow.committed_limit(), _limit(limit))
         rows = self._uow.read(schema.SCAN_EVENTS, params)
         return [_event(row[0], row[1], row[2:]) for row in rows]
+
+    def raw_streams(self) -> Iterator[StreamRows]:
+        """Every stream, in the order of their keys, with its events as stored (see
+        :class:`~perfcore.ports.RawEventReads`): a page of heads, then their events in pages
+        of rows walking the ``(stream, version)`` index."""
+        after = _raw.LOWEST
+        while True:
+            heads = self._uow.read(_RAW_HEADS_SQL, (after, _RAW_HEADS))
+            if not heads:
+                return
+            yield from _raw.stream_rows(heads, self._raw_events, _head, _RAW_ROWS)
+            if len(heads) < _RAW_HEADS:
+                return
+            after = heads[-1][0]
+
+    def _raw_events(
+        self, stream: int, version: int, last: int, limit: int
+    ) -> list[tuple[Any, ...]]:
+        return self._uow.read(_RAW_EVENTS_SQL, (stream, version, last, limit))
+
+    def raw_links(self, *, after: int, upto: int) -> Iterator[tuple[int, bytes]]:
+        """``(position, hash)`` of the events :meth:`scan` gives in ``(after, upto]``."""
+        after = check_store_position("after", after)
+        upto = min(check_store_position("upto", upto), self._uow.committed_limit())
+        while after < upto:
+            rows = self._uow.read(_RAW_LINKS_SQL, (after, upto, _RAW_ROWS))
+            yield from rows
+            if len(rows) < _RAW_ROWS:
+                return
+            after = rows[-1][0]
 
     def stable_position(self) -> int:
         """The highest committed position: SQLite has one writer, so no event can still take
@@ -1229,3 +1288,7 @@ if TYPE_CHECKING:
     def _conforms(store: SQLiteStore) -> Store:
         """Never called: ``mypy --strict src`` checks here that SQLiteStore is a Store."""
         return store
+
+    def _reads_raw(events: _Events) -> RawEventReads:
+        """Never called: mypy checks here that the events offer the verification's reads."""
+        return events

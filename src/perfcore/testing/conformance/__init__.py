@@ -31,6 +31,8 @@ project's plans use. The suite judges a store through :mod:`perfcore.ports` only
 - :class:`ConcurrencyContract`: of racing appends (units of work, threads, processes), one wins;
 - :class:`SnapshotsContract`: the newest snapshot kept, never replaced by an older one;
 - :class:`SealsContract`: seals kept in order, each following the last;
+- :class:`RawReadsContract`: for a store that offers the verification's raw reads
+  (:class:`~perfcore.ports.RawEventReads`), the same heads, events and links as the ports give;
 - :class:`ErasureContract`: erasing replaces the bodies and nothing else;
 - :class:`OutboxContract`: notifications oldest first, until delivered;
 - :class:`IdempotencyContract`: a key taken once;
@@ -59,6 +61,7 @@ from perfcore.testing.conformance.idempotency import IdempotencyContract
 from perfcore.testing.conformance.model import ModelContract
 from perfcore.testing.conformance.order import GlobalOrderContract
 from perfcore.testing.conformance.outbox import OutboxContract
+from perfcore.testing.conformance.raw_reads import RawReadsContract
 from perfcore.testing.conformance.seals import SealsContract
 from perfcore.testing.conformance.snapshots import SnapshotsContract
 from perfcore.testing.conformance.unit_of_work import UnitOfWorkContract
@@ -75,6 +78,7 @@ __all__ = [
     "IdempotencyContract",
     "ModelContract",
     "OutboxContract",
+    "RawReadsContract",
     "RepositoryContract",
     "SealsContract",
     "SnapshotsContract",
@@ -93,6 +97,7 @@ class StoreContract(
     ConcurrencyContract,
     SnapshotsContract,
     SealsContract,
+    RawReadsContract,
     ErasureContract,
     OutboxContract,
     IdempotencyContract,
