@@ -15,6 +15,7 @@ them (``Perfcore.history``).
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Self, TypeVar, cast
 
@@ -27,6 +28,8 @@ from perfcore._validate import (
     SELF_CONTAINED,
     aware_datetime,
     check_aware,
+    check_id,
+    check_text,
     identifier,
     optional_identifier,
     positive_whole,
@@ -67,6 +70,10 @@ class _Trail:
 def _optional_aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None:
         aware_datetime(instance, attribute, value)
+
+
+# It reads its own value only: a command that leaves created_at as it was need not check it.
+SELF_CONTAINED.add(_optional_aware)
 
 
 @attrs.frozen(kw_only=True)
@@ -207,7 +214,7 @@ class Aggregate:
         dest = lifecycle.fire(self, command)
         change = changes(self) if changes is not None else Changes()
         changed = self._next(dest, change.set, change.append)
-        event = Event(
+        event = _command_event(
             aggregate_type=lifecycle.name,
             aggregate_id=self.id,
             version=self.version + 1,
@@ -258,8 +265,7 @@ class Aggregate:
         other fields (see :data:`perfcore._validate.SELF_CONTAINED`)."""
         shape = _shape_of(type(self))
         new = object.__new__(type(self))
-        for name in shape.names:
-            object.__setattr__(new, name, getattr(self, name))
+        shape.copy(self, new)
         changed = {"state": state, **values}
         for name, value in changed.items():
             field = shape.fields.get(name)
@@ -360,6 +366,70 @@ def holding(obj: A, events: Iterable[Event]) -> A:
     return copy
 
 
+_EVENT_FIELDS = (
+    "aggregate_type",
+    "aggregate_id",
+    "version",
+    "trigger",
+    "from_state",
+    "to_state",
+    "actor_id",
+    "at",
+    "reason",
+    "payload",
+    "grounds",
+)
+if tuple(field.name for field in attrs.fields(Event)) != _EVENT_FIELDS:  # pragma: no cover
+    raise RuntimeError("Event's fields changed: update _aggregate._command_event")
+
+
+def _command_event(
+    *,
+    aggregate_type: str,
+    aggregate_id: str,
+    version: int,
+    trigger: str,
+    from_state: str,
+    to_state: str,
+    actor_id: str,
+    at: dt.datetime,
+    reason: str,
+    payload: Mapping[str, Any],
+    grounds: Mapping[str, Any],
+) -> Event:
+    """The event of a command that the table, the policy and the guards accepted.
+
+    Most of its values were checked before it is built: the object's id and version, the
+    trigger and states the table holds, the time (``check_aware``) and the payload made from the
+    validated new object. Only what the caller gave and nothing checked yet is checked here, as
+    the Event's validators would: the actor's id, the reason as text, the grounds as a mapping.
+    """
+    check_id("actor_id", actor_id)
+    check_text("reason", reason)
+    if not isinstance(grounds, Mapping):
+        raise ValidationError("grounds", f"must be a mapping, not {type(grounds).__name__}")
+    event = object.__new__(Event)
+    for name, value in zip(
+        _EVENT_FIELDS,
+        (
+            aggregate_type,
+            aggregate_id,
+            version,
+            trigger,
+            from_state,
+            to_state,
+            actor_id,
+            at,
+            reason,
+            payload,
+            grounds,
+        ),
+        strict=True,
+    ):
+        object.__setattr__(event, name, value)
+    return event
+
+
 def _grounds(actor: Actor) -> Mapping[str, Any]:
     """What the directory said of the acting person, for the event to record."""
     return {} if actor.relations is None else actor.relations.grounds()
@@ -419,6 +489,8 @@ class _Shape:
     """What ``_next`` needs of a class, computed once per class."""
 
     names: tuple[str, ...]
+    #: ``copy(old, new)`` sets every field of ``new`` to ``old``'s value.
+    copy: Callable[[Any, Any], None]
     fields: Mapping[str, attrs.Attribute[Any]]
     #: The fields whose validators may read other fields: checked on every change.
     linked: tuple[attrs.Attribute[Any], ...]
@@ -431,8 +503,10 @@ def _shape_of(cls: type) -> _Shape:
     shape = _SHAPES.get(cls)
     if shape is None:
         fields = attrs.fields(cls)
+        names = tuple(field.name for field in fields)
         shape = _Shape(
-            names=tuple(field.name for field in fields),
+            names=names,
+            copy=_copier(cls, names),
             fields={field.name: field for field in fields if field.name not in _BOOKKEEPING_ONLY},
             linked=tuple(
                 field
@@ -442,6 +516,32 @@ def _shape_of(cls: type) -> _Shape:
         )
         _SHAPES[cls] = shape
     return shape
+
+
+def _copier(cls: type, names: tuple[str, ...]) -> Callable[[Any, Any], None]:
+    """A function copying the fields ``names`` from one object of ``cls`` to another: through
+    the slots' own descriptors where ``cls`` is slotted (a frozen attrs class), which is about
+    twice as fast as ``object.__setattr__`` field by field."""
+    read = operator.attrgetter(*names)
+    slots: list[Any] = [getattr(cls, name, None) for name in names]
+    if len(names) > 1 and all(type(slot) is _MEMBER for slot in slots):
+        setters = tuple(slot.__set__ for slot in slots)
+
+        def copy(old: Any, new: Any) -> None:
+            for put, value in zip(setters, read(old), strict=True):
+                put(new, value)
+
+        return copy
+
+    def copy_each(old: Any, new: Any) -> None:
+        for name in names:
+            object.__setattr__(new, name, getattr(old, name))
+
+    return copy_each
+
+
+#: The type of a slot's descriptor on its class (``member_descriptor``).
+_MEMBER: type = type(_Trail.__dict__["event"])
 
 
 #: Fields no event may set (the state is set through ``changed``, not here).

@@ -4,6 +4,12 @@ Each table is built into one ``transitions`` Machine for its type (never one per
 machine runs on a tiny slotted carrier that holds the object's current state and the command, so
 that frozen aggregates stay plain attrs objects that cost nothing extra per instance.
 
+The Machine is the single source of what a type may do. Commands dispatch through a table
+compiled from it when the lifecycle is built (:meth:`Lifecycle.fire`): for each (state, trigger)
+the Machine's own transitions, in the order it tries them, each with its guards in the order it
+checks them. :meth:`Lifecycle.fire_machine` runs the Machine itself; the tests prove the two agree
+on every (state, trigger) and every outcome of the guards.
+
 >>> from perfcore import Goal, lifecycle_of
 >>> lifecycle_of(Goal).states[:3]
 ('draft', 'proposed', 'active')
@@ -128,9 +134,13 @@ class Lifecycle:
     _from: Mapping[str, tuple[str, ...]] = attrs.field(init=False, eq=False, repr=False)
     _rules: Mapping[str, Rule] = attrs.field(init=False, eq=False, repr=False)
     _transitions: frozenset[tuple[str, str, str]] = attrs.field(init=False, eq=False, repr=False)
+    _table: Mapping[tuple[str, str], tuple[_Row, ...]] = attrs.field(
+        init=False, eq=False, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         self._check_table()
+        guard_of: dict[Callable[[EventData], bool], Guard] = {}
         machine = Machine(
             model=None,
             states=list(self.states),
@@ -140,9 +150,11 @@ class Lifecycle:
             name=self.name,
         )
         for step in self.steps:
-            conditions: list[Callable[..., bool | None] | str] = [
-                _condition(self.name, step.trigger, guard) for guard in step.guards
-            ]
+            conditions: list[Callable[..., bool | None] | str] = []
+            for guard in step.guards:
+                condition = _condition(self.name, step.trigger, guard)
+                guard_of[condition] = guard
+                conditions.append(condition)
             machine.add_transition(
                 step.trigger, list(step.sources), step.dest, conditions=conditions
             )
@@ -160,6 +172,7 @@ class Lifecycle:
             rules.setdefault(step.trigger, step.who)
         object.__setattr__(self, "_rules", rules)
         object.__setattr__(self, "_transitions", frozenset(self.transitions))
+        object.__setattr__(self, "_table", _compile(machine, guard_of))
 
     def _check_table(self) -> None:
         known = set(self.states)
@@ -202,10 +215,50 @@ class Lifecycle:
         except KeyError:
             raise ValidationError("trigger", f"{self.name} has no trigger {trigger!r}") from None
 
+    def compiled(self) -> Mapping[tuple[str, str], tuple[tuple[str, tuple[Guard, ...]], ...]]:
+        """The table :meth:`fire` dispatches through, compiled from the Machine: for each
+        (state, trigger) the Machine allows, its transitions in the order the Machine tries
+        them, as (destination, guards in the order it checks them)."""
+        return {
+            key: tuple((row.dest, row.guards) for row in rows) for key, rows in self._table.items()
+        }
+
     def fire(self, aggregate: Any, command: Command) -> str:
-        """Run ``command`` through the machine and return the destination state.
+        """Run ``command`` through the table compiled from the machine and return the
+        destination state: the first transition whose guards all hold, as the machine would.
 
         The caller has already checked that the trigger leaves the current state.
+
+        Raises:
+            GuardFailed: no row for this trigger and state had all its guards holding.
+        """
+        state = str(aggregate.state)
+        rows = self._table.get((state, command.trigger))
+        if rows is None:
+            raise GuardFailed(
+                self.name, aggregate.id, state, command.trigger, "table", "no row applies"
+            )
+        failures: list[tuple[str, str]] = []
+        waived = command.policy.waived  # the table's guards this policy does not check
+        for row in rows:
+            for guard in row.guards:
+                if waived and (self.name, command.trigger, guard.name) in waived:
+                    continue
+                why = guard.check(aggregate, command)
+                if why is not None:
+                    failures.append((guard.name, why))
+                    break
+            else:
+                self.check_policy_guards(aggregate, command)
+                return row.dest
+        rule, why = failures[0]
+        if len(failures) > 1:
+            why = "; or ".join(reason for _name, reason in failures)
+        raise GuardFailed(self.name, aggregate.id, state, command.trigger, rule, why)
+
+    def fire_machine(self, aggregate: Any, command: Command) -> str:
+        """Run ``command`` through the ``transitions`` Machine itself and return the destination
+        state: the reference :meth:`fire` is compiled from and tested against.
 
         Raises:
             GuardFailed: no row for this trigger and state had all its guards holding.
@@ -245,6 +298,46 @@ class Lifecycle:
         ]
         lines += [f"    {state} --> [*]" for state in self.terminal_states]
         return "\n".join(lines) + "\n"
+
+
+class _Row:
+    """One transition of the compiled table: where it goes, and the guards that must hold."""
+
+    __slots__ = ("dest", "guards")
+
+    def __init__(self, dest: str, guards: tuple[Guard, ...]) -> None:
+        self.dest = dest
+        self.guards = guards
+
+
+def _compile(
+    machine: Machine, guard_of: Mapping[Callable[[EventData], bool], Guard]
+) -> dict[tuple[str, str], tuple[_Row, ...]]:
+    """The Machine's transitions as a table: (source, trigger) to its rows, in the order the
+    Machine tries them, each with the guards of its conditions in the order it checks them."""
+    table: dict[tuple[str, str], tuple[_Row, ...]] = {}
+    for trigger, event in machine.events.items():
+        for source, transitions in event.transitions.items():
+            rows = []
+            for transition in transitions:
+                guards = []
+                for condition in transition.conditions:
+                    func = condition.func
+                    if condition.target is not True or not callable(func):
+                        raise ValueError(
+                            f"{machine.name}.{trigger}: a condition not from the table"
+                        )
+                    guard = guard_of.get(cast(Callable[[EventData], bool], func))
+                    if guard is None:
+                        raise ValueError(
+                            f"{machine.name}.{trigger}: a condition not from the table"
+                        )
+                    guards.append(guard)
+                if transition.dest is None:
+                    raise ValueError(f"{machine.name}.{trigger}: an internal transition")
+                rows.append(_Row(transition.dest, tuple(guards)))
+            table[(source, trigger)] = tuple(rows)
+    return table
 
 
 _REGISTRY: dict[type, Lifecycle] = {}
