@@ -121,10 +121,14 @@ class _Command:
         self.close = close
 
 
-def _write(command: Callable[[int], None], window: float) -> tuple[int, float, float, list[str]]:
+def _write(
+    command: Callable[[int], None], window: float
+) -> tuple[int, float, float, list[str], float]:
     """Run ``command`` until ``window`` seconds have passed: the commands done, when it started
-    and ended (``time.perf_counter``, the same clock in every process), and any error."""
+    and ended (``time.perf_counter``, the same clock in every process), any error, and the CPU
+    time this process used meanwhile."""
     done, errors = 0, []
+    cpu = time.process_time()
     started = time.perf_counter()
     deadline = started + window
     while time.perf_counter() < deadline:
@@ -134,7 +138,8 @@ def _write(command: Callable[[int], None], window: float) -> tuple[int, float, f
             errors.append(type(error).__name__)
             continue
         done += 1
-    return done, started, time.perf_counter(), errors
+    ended = time.perf_counter()
+    return done, started, ended, errors, time.process_time() - cpu
 
 
 def _prepare(task: dict[str, Any], slot: int, held: dict[str, Any]) -> _Command:
@@ -222,6 +227,8 @@ class _Writers:
             process.start()
         self._runs = 0
         self.errors: dict[str, list[str]] = {}
+        #: By case and writers: the writers' CPU seconds and their commands, over every run.
+        self.cpu: dict[str, list[float]] = {}
 
     def run(self, writers: int, window: float, **task: Any) -> float:
         """One run of ``writers`` writers: their commands per second, all together."""
@@ -235,8 +242,12 @@ class _Writers:
         done = sum(report[2] for report in reports)
         started = min(report[3] for report in reports)
         ended = max(report[4] for report in reports)
+        key = f"{task['case']} {writers}"
+        spent = self.cpu.setdefault(key, [0.0, 0.0])
         for report in reports:
-            self.errors.setdefault(task["case"], []).extend(report[5])
+            self.errors.setdefault(key, []).extend(report[5])
+            spent[0] += report[6]
+            spent[1] += report[2]
         return float(done / (ended - started))
 
     def _expect(self, what: str, count: int) -> list[tuple[Any, ...]]:
@@ -356,7 +367,7 @@ def run(quick: bool, directory: Path) -> list[Row]:
             stats = interleaved(cases, repeats)
     finally:
         pool.close()
-    return _rows(counts, window, stats, server, why, pool.errors)
+    return _rows(counts, stats, server, why, pool.errors, pool.cpu)
 
 
 @contextmanager
@@ -382,16 +393,19 @@ def _pg_case(
 
 def _rows(
     counts: tuple[int, ...],
-    window: float,
     stats: dict[str, Any],
     server: dict[str, str] | None,
     why: str,
     errors: dict[str, list[str]],
+    cpu: dict[str, list[float]],
 ) -> list[Row]:
     def note(*parts: str, case: str) -> str:
+        """The parts given, the writers' own CPU time per command, and any failures."""
+        seconds, done = cpu.get(case, (0.0, 0.0))
+        spent = f"writers' CPU {seconds / done * 1e6:,.0f} µs/cmd" if done else ""
         names = errors.get(case, [])
         failed = f"{len(names)} commands failed: {', '.join(sorted(set(names)))}" if names else ""
-        return "; ".join(part for part in (*parts, failed) if part)
+        return "; ".join(part for part in (*parts, spent, failed) if part)
 
     unit = "cmds/s"
     setting = (
@@ -409,7 +423,9 @@ def _rows(
         sqlite_name = f"perfcore check-in, SQLiteStore FULL, {writers} {them}"
         pg_raw, pg = stats.get(f"pg raw {writers}"), stats.get(f"pg perfcore {writers}")
         sqlite_raw, sqlite = stats[f"sqlite raw {writers}"], stats[f"sqlite perfcore {writers}"]
-        rows.append(Row(FIGURE, pg_raw_name, unit, pg_raw, note=note(setting, case="pg raw")))
+        rows.append(
+            Row(FIGURE, pg_raw_name, unit, pg_raw, note=note(setting, case=f"pg raw {writers}"))
+        )
         rows.append(
             Row(
                 FIGURE,
@@ -419,10 +435,12 @@ def _rows(
                 baseline=pg_raw_name if pg else "",
                 ratio=pg.over(pg_raw) if pg and pg_raw else None,
                 ratio_means="perfcore's cmds/s / raw psycopg's" if pg else "",
-                note=note(why or f"{window:g} s a run", case="pg perfcore"),
+                note=note(why, case=f"pg perfcore {writers}"),
             )
         )
-        rows.append(Row(FIGURE, sqlite_raw_name, unit, sqlite_raw, note=note(case="sqlite raw")))
+        rows.append(
+            Row(FIGURE, sqlite_raw_name, unit, sqlite_raw, note=note(case=f"sqlite raw {writers}"))
+        )
         rows.append(
             Row(
                 FIGURE,
@@ -432,7 +450,7 @@ def _rows(
                 baseline=sqlite_raw_name,
                 ratio=sqlite.over(sqlite_raw),
                 ratio_means="perfcore's cmds/s / raw sqlite3's",
-                note=note(f"{window:g} s a run", case="sqlite perfcore"),
+                note=note(case=f"sqlite perfcore {writers}"),
             )
         )
         rows.append(
