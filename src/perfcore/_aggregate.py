@@ -286,12 +286,11 @@ class Aggregate:
         for field in shape.linked:
             _check(new, field)
         for name in changed:
-            field = shape.fields[name]
-            if field.validator is not None and field.validator in SELF_CONTAINED:
-                _check(new, field)
+            if name in shape.contained:
+                _check(new, shape.fields[name])
         for name in appended:
             field = shape.fields[name]
-            if field.validator in SELF_CONTAINED and field.validator not in ITEMWISE:
+            if name in shape.contained and field.validator not in ITEMWISE:
                 _check(new, field)
         return new
 
@@ -494,6 +493,8 @@ class _Shape:
     fields: Mapping[str, attrs.Attribute[Any]]
     #: The fields whose validators may read other fields: checked on every change.
     linked: tuple[attrs.Attribute[Any], ...]
+    #: The names of the fields whose validators read nothing but their own value.
+    contained: frozenset[str]
 
 
 _SHAPES: dict[type, _Shape] = {}
@@ -511,11 +512,32 @@ def _shape_of(cls: type) -> _Shape:
             linked=tuple(
                 field
                 for field in fields
-                if field.validator is not None and field.validator not in SELF_CONTAINED
+                if field.validator is not None and not _contained(field.validator)
+            ),
+            contained=frozenset(
+                field.name
+                for field in fields
+                if field.validator is not None and _contained(field.validator)
             ),
         )
         _SHAPES[cls] = shape
     return shape
+
+
+def _contained(validator: Any) -> bool:
+    """Whether ``validator`` reads nothing but its own value: one of
+    :data:`~perfcore._validate.SELF_CONTAINED`, or a list of them (attrs's ``and_``)."""
+    if validator in SELF_CONTAINED:
+        return True
+    parts = getattr(validator, "_validators", None)
+    return (
+        type(validator) is _AND
+        and isinstance(parts, tuple)
+        and all(part in SELF_CONTAINED for part in parts)
+    )
+
+
+_AND: type = type(attrs.validators.and_())
 
 
 def _copier(cls: type, names: tuple[str, ...]) -> Callable[[Any, Any], None]:

@@ -33,6 +33,7 @@ import attrs
 
 from perfcore._aggregate import Aggregate, Changes, check_actor, check_reason
 from perfcore._validate import (
+    SELF_CONTAINED,
     aware_datetime,
     check_aware,
     check_date,
@@ -216,6 +217,10 @@ def _distinct_goals(
                 attribute.name, f"names goal {objective.goal_id} twice; a goal is one objective"
             )
         seen.add(objective.goal_id)
+
+
+# Each reads its own value only: commands that leave the field as it was skip them.
+SELF_CONTAINED.update((_distinct_goals, recurrence_rule))
 
 
 @attrs.frozen(kw_only=True)

@@ -59,6 +59,7 @@ import attrs
 
 from perfcore._aggregate import Aggregate, Changes, check_reason
 from perfcore._validate import (
+    SELF_CONTAINED,
     check_date,
     date,
     short_text,
@@ -126,6 +127,10 @@ def _distinct_people(
                 f"{participant.employee_id!r} is a participant already",
             )
         seen.add(participant.employee_id)
+
+
+# Each reads its own value only: commands that leave the field as it was skip them.
+SELF_CONTAINED.update((_distinct_people, recurrence_rule))
 
 
 # -- the aggregate ------------------------------------------------------------------------------
