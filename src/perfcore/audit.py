@@ -38,7 +38,7 @@ unsealed tail and setting the heads back, shows only against a checkpoint that s
 covers only up to :meth:`~perfcore.ports.EventStore.stable_position`, below which no write can
 still appear, so a write not yet visible when a seal is made is never skipped by it.
 
-:func:`verify_store` checks all of it in one pass per stream and one pass over the global order,
+:func:`verify_store` checks all of it in one pass over the streams and one over the global order,
 in constant memory, while commands go on committing; see its docstring.
 
 >>> import datetime as dt
@@ -463,6 +463,15 @@ def verify_store(
     middle of a stream, or a count edited) is reported only if no stream's check names the
     fault first.
 
+    Each stream is read once and checked the fast way: its chain over the rows as stored, and
+    (with ``replay``) its events folded into the object's fields as JSON data, which must equal
+    its snapshot to the byte and its head's state and columns. A stream the fast check cannot
+    prove whole is checked again the careful way (read through ``read()``, decoded, replayed
+    through :meth:`~perfcore._aggregate.Aggregate.replay`, loaded as the store loads it), which
+    names the fault; docs/storage.md argues why the fold proves what the replay proves. A
+    store that offers :class:`~perfcore.ports.RawEventReads` hands over its rows in a few large
+    reads; any other is read through ``streams()``, ``read()`` and ``scan()``.
+
     Memory stays constant: pages of stream heads and events, one stream's events and objects at a
     time, one seal's manifest at a time (and only when it failed).
 
@@ -835,6 +844,8 @@ class _Verifier:
         try:
             rows = json.loads(current.streams)
             parsed = [(str(kind), str(id), int(version)) for kind, id, version in rows]
+            if any(version < 1 for _, _, version in parsed):
+                raise ValueError("a version below 1")  # no seal covers such an event
         except (ValueError, TypeError):
             _fail(
                 AuditProblem.SEAL_EDITED,
@@ -913,7 +924,7 @@ class _Verifier:
                 self.checked_streams = self.checked_events = self.stable_events = 0
         self._check_streams(self._rows())
 
-    def _rows(self) -> Iterator[tuple[StreamHead, int, Sequence[EventRow] | None]]:
+    def _rows(self) -> Iterator[tuple[StreamHead, int | None, Sequence[EventRow] | None]]:
         """Every stream through the ports every store has: its head from ``streams()``, its
         events from ``read()`` (``None``: they cannot be read; the careful check says why)."""
         after: tuple[str, str] | None = None
@@ -933,19 +944,20 @@ class _Verifier:
                             (one.version, one.schema, one.header, one.body, one.hash, one.position)
                         )
                         if len(rows) >= _PAGE:
-                            yield head, _UNKNOWN, rows
+                            yield head, head.version, rows
                             rows, sent = [], True
                 except (StorageError, _Doubt):
-                    yield head, _UNKNOWN, None
+                    yield head, head.version, None
                     continue
+                # The snapshot's version is not known: the head's makes the check ask for it.
                 if rows or not sent:
-                    yield head, _UNKNOWN, rows
+                    yield head, head.version, rows
             if len(page) < _PAGE:
                 return
             after = (page[-1].kind, page[-1].id)
 
     def _check_streams(
-        self, source: Iterable[tuple[StreamHead, int, Sequence[EventRow] | None]]
+        self, source: Iterable[tuple[StreamHead, int | None, Sequence[EventRow] | None]]
     ) -> None:
         """Check each stream the fast way (:class:`_Fast`); one it cannot prove whole, the
         careful way (:class:`_Stream`), which names the fault or finds none."""
@@ -967,7 +979,7 @@ class _Verifier:
         if head is not None:
             self._finish(head, fast)
 
-    def _start(self, head: StreamHead, snapshot: int) -> _Fast | None:
+    def _start(self, head: StreamHead, snapshot: int | None) -> _Fast | None:
         try:
             return _Fast(self, head, snapshot)
         except _DOUBTS:
@@ -1064,8 +1076,6 @@ _RAW_ERRORS: Final = (
     OverflowError,
     struct.error,
 )
-#: A snapshot version not known from the rows: ask the snapshot store.
-_UNKNOWN: Final = -1
 
 
 def _links_of(events: EventStore) -> Iterator[tuple[int, bytes]]:
@@ -1612,7 +1622,7 @@ class _Fast:
         "version",
     )
 
-    def __init__(self, verifier: _Verifier, head: StreamHead, snapshot_version: int) -> None:
+    def __init__(self, verifier: _Verifier, head: StreamHead, snapshot_version: int | None) -> None:
         self.verifier = verifier
         self.head = head
         names = f"{head.kind}\x00{head.id}".encode()
@@ -1633,12 +1643,13 @@ class _Fast:
         self.snapshot_at = 0
         if verifier.replay and verifier.aggregate(head.kind) is not None and self.shape is None:
             raise _Doubt  # a type the fold cannot follow: replayed the careful way
-        if self.shape is not None and (
-            snapshot_version == _UNKNOWN or 1 <= snapshot_version <= head.version
-        ):
+        if self.shape is not None and snapshot_version is not None:
             snapshot = verifier.uow.snapshots.get(head.kind, head.id)
-            # As the careful check: a snapshot after the head read is a command's meanwhile.
-            if snapshot is not None and 1 <= snapshot.version <= head.version:
+            # As the careful check: a snapshot after the head read is a command's meanwhile;
+            # one the store would load but cannot (a version below 1) is the careful check's.
+            if snapshot is not None and snapshot.version <= head.version:
+                if snapshot.version < 1:
+                    raise _Doubt
                 self.snapshot, self.snapshot_at = snapshot, snapshot.version
 
     def feed(self, rows: Iterable[EventRow]) -> None:
@@ -1761,7 +1772,8 @@ class _Fast:
             shape.schema,
         ):
             raise _Doubt
-        if json.loads(snapshot.data) != self._data():
+        # To the byte: a snapshot is the canonical JSON of the object (1, 1.0 and true differ).
+        if canonical_json(self._data()).encode("utf-8") != snapshot.data:
             raise _Doubt
 
     def finish(self) -> None:
@@ -1771,7 +1783,8 @@ class _Fast:
             raise _Doubt
         shape = self.shape
         if shape is not None and not self.erased:
-            if self.version < self.snapshot_at or head.state != self.state:
+            # A head marked erased over bodies that are not: the store refuses to load it.
+            if head.erased or self.version < self.snapshot_at or head.state != self.state:
                 raise _Doubt
             expected = {column: self._value(name) for column, name in shape.columns}
             for column in head.columns.keys() | expected.keys():

@@ -301,8 +301,8 @@ class EventStore(Protocol):
 #: header, body, hash, position)``, the fields of :class:`RecordedEvent` without its stream.
 EventRow = tuple[int, int, bytes, bytes, bytes, int]
 #: A stream as :meth:`RawEventReads.raw_streams` hands it out: its head, the version of its
-#: newest snapshot (0: none), and some of its events in version order.
-StreamRows = tuple[StreamHead, int, Sequence[EventRow]]
+#: newest snapshot (``None``: none), and some of its events in version order.
+StreamRows = tuple[StreamHead, int | None, Sequence[EventRow]]
 
 
 @runtime_checkable
@@ -320,7 +320,7 @@ class RawEventReads(Protocol):
     """
 
     def raw_streams(self) -> Iterator[StreamRows]:
-        """Every stream once, with all its events: ``(head, snapshot version, rows)``.
+        """Every stream once, with all its events: ``(head, snapshot version or None, rows)``.
 
         The streams come in an order of the store's choosing. A stream's events may come in
         several consecutive items, each carrying the same head (``is``), in version order; a

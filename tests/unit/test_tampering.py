@@ -26,7 +26,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from perfcore.adapters.memory import MemoryStore
@@ -702,6 +702,8 @@ SEAL_FIELDS = ("streams", "previous_hash", "hash", "upto", "count", "number")
 
 
 @settings(deadline=None)
+# A manifest flipped to name a version 0, which no seal covers (it once crashed the report).
+@example(keyed=False, target=("seal", 2, "streams"), index=1170, bit=2, replay=False)
 @given(
     keyed=st.booleans(),
     target=st.one_of(
@@ -739,3 +741,11 @@ def test_one_flipped_byte_in_any_event_or_seal_is_reported(
         with store.unit_of_work() as uow:
             [original] = [one for one in uow.events.scan(limit=100) if one.position == which]
         assert (report.kind, report.id, report.version) == ("Goal", original.id, original.version)
+
+
+def test_a_head_marked_erased_over_bodies_that_are_not(path: Path, key: bytes | None) -> None:
+    with Raw(path) as raw:
+        raw.set_head("g-3", erased=1)
+    report = broken(verify(path, key))  # the store refuses to load it
+    assert where(report) == (AuditProblem.UNREADABLE, "Goal", "g-3", 3, None, None)
+    assert verify(path, key, replay=False).intact  # only a load can tell

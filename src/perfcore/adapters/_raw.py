@@ -37,7 +37,7 @@ def stream_rows(
     for row in heads:
         key = row[0]
         head = head_of(row[1:-1])
-        snapshot = row[-1] or 0
+        snapshot = row[-1]
         sent = False
         while True:
             count = len(rows)
