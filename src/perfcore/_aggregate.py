@@ -25,6 +25,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from perfcore._codec import converter, from_json_data, to_json_data
 from perfcore._validate import (
     ITEMWISE,
+    READS,
     SELF_CONTAINED,
     aware_datetime,
     check_aware,
@@ -283,8 +284,13 @@ class Aggregate:
             object.__setattr__(new, name, getattr(self, name) + added)
         object.__setattr__(new, "version", self.version + 1)
         object.__setattr__(new, "_trail", self._trail)
-        for field in shape.linked:
-            _check(new, field)
+        for field, depends in shape.linked_reads:
+            if (
+                depends is None
+                or not depends.isdisjoint(changed)
+                or not depends.isdisjoint(appended)
+            ):
+                _check(new, field)
         for name in changed:
             if name in shape.contained:
                 _check(new, shape.fields[name])
@@ -495,6 +501,9 @@ class _Shape:
     linked: tuple[attrs.Attribute[Any], ...]
     #: The names of the fields whose validators read nothing but their own value.
     contained: frozenset[str]
+    #: Each linked field with the fields its validator reads, its own included (see
+    #: :data:`perfcore._validate.READS`), or ``None`` where that is not declared.
+    linked_reads: tuple[tuple[attrs.Attribute[Any], frozenset[str] | None], ...]
 
 
 _SHAPES: dict[type, _Shape] = {}
@@ -519,6 +528,11 @@ def _shape_of(cls: type) -> _Shape:
                 for field in fields
                 if field.validator is not None and _contained(field.validator)
             ),
+            linked_reads=tuple(
+                (field, _depends(field))
+                for field in fields
+                if field.validator is not None and not _contained(field.validator)
+            ),
         )
         _SHAPES[cls] = shape
     return shape
@@ -538,6 +552,21 @@ def _contained(validator: Any) -> bool:
 
 
 _AND: type = type(attrs.validators.and_())
+
+
+def _depends(field: attrs.Attribute[Any]) -> frozenset[str] | None:
+    """The fields ``field``'s validator reads, its own included, or ``None`` if any part of it
+    reads others without saying which (:data:`~perfcore._validate.READS`)."""
+    validator = field.validator
+    parts = getattr(validator, "_validators", None) if type(validator) is _AND else None
+    depends = {field.name}
+    for part in parts if isinstance(parts, tuple) else (validator,):
+        if part in SELF_CONTAINED:
+            continue
+        if part not in READS:
+            return None
+        depends |= READS[part]
+    return frozenset(depends)
 
 
 def _copier(cls: type, names: tuple[str, ...]) -> Callable[[Any, Any], None]:
@@ -581,8 +610,12 @@ def _convert(field: attrs.Attribute[Any], value: Any) -> Any:
         return value
     if isinstance(convert, attrs.Converter):
         # perfcore's fields use plain one-argument converters; this form is for subclasses.
-        return cast(Callable[..., Any], getattr(convert, "converter"))(value)  # noqa: B009
-    return cast(Callable[[Any], Any], convert)(value)
+        return cast(_Converter, getattr(convert, "converter"))(value)  # noqa: B009
+    return cast(_Converter, convert)(value)
+
+
+#: A one-argument converter. An alias, so that ``cast`` does not build the type on every call.
+_Converter = Callable[[Any], Any]
 
 
 def _aggregate_hooks(kind: type) -> bool:

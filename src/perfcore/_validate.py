@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Set
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -605,9 +606,16 @@ def to_frozenset(value: object) -> object:
 
 
 def to_enum(kind: type[E], name: str) -> Callable[[object], E]:
-    """A converter to the enum ``kind`` that refuses unknown values with a ValidationError."""
+    """A converter to the enum ``kind`` that refuses unknown values with a ValidationError (one
+    per enum and name, made once: converters call this on every value)."""
+    return cast(Callable[[object], E], _enum_converter(kind, name))
 
+
+@functools.cache
+def _enum_converter(kind: type[E], name: str) -> Callable[[object], E]:
     def convert(value: object) -> E:
+        if type(value) is kind:
+            return value
         try:
             return kind(value)
         except (ValueError, TypeError):
@@ -642,6 +650,22 @@ SELF_CONTAINED: set[Validator] = {
     whole_number,
     optional_number,
 }
+#: For a validator that reads other fields of its object besides its own: which. A command
+#: that changes none of them, nor the validator's own field, need not run it (see
+#: ``Aggregate._next``); a validator that reads others and is not here runs on every change.
+READS: dict[Validator, frozenset[str]] = {}
+
+
+def reads(*fields: str) -> Callable[[Validator], Validator]:
+    """Declare the other fields a validator reads (see :data:`READS`)."""
+
+    def register(validator: Validator) -> Validator:
+        READS[validator] = frozenset(fields)
+        return validator
+
+    return register
+
+
 #: Validators of a tuple that check each item alone: appending items needs only the new ones
 #: checked, which keeps a command's cost flat however long the tuple has grown.
 ITEMWISE: set[Validator] = set()

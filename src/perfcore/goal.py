@@ -39,6 +39,7 @@ from perfcore._validate import (
     non_negative,
     number,
     optional_identifier,
+    reads,
     to_decimal,
     to_enum,
 )
@@ -99,8 +100,9 @@ class CheckIn:
     note: str = attrs.field(default="", validator=any_text)
 
 
+@reads("owner_id")
 def _not_the_owner(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
-    # Reads another field, so it runs on every change (it is not self-contained).
+    # Reads another field, so it runs whenever either changes (it is not self-contained).
     if value == instance.owner_id:
         raise ValidationError(attribute.name, f"{value!r} cannot manage their own goal")
 

@@ -42,6 +42,7 @@ from perfcore._validate import (
     ids,
     optional_identifier,
     optional_instance_of,
+    reads,
     text,
     text_length,
     to_enum,
@@ -198,6 +199,7 @@ def _plan_kind(value: object) -> PlanKind:
     return to_enum(PlanKind, "kind")(value)
 
 
+@reads("kind")
 def _fits_kind(instance: Any, attribute: attrs.Attribute[Any], value: frozenset[str]) -> None:
     if instance.kind is PlanKind.TEAM and not value:
         raise ValidationError(attribute.name, "a team plan needs at least one team member")

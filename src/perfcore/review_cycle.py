@@ -62,6 +62,7 @@ from perfcore._validate import (
     SELF_CONTAINED,
     check_date,
     date,
+    reads,
     short_text,
     text_length,
     to_enum,
@@ -106,6 +107,7 @@ def _cycle_state(value: object) -> ReviewCycleState:
 # -- field validators ---------------------------------------------------------------------------
 
 
+@reads("period_start")
 def _not_before_start(
     instance: ReviewCycle, attribute: attrs.Attribute[Any], value: dt.date
 ) -> None:

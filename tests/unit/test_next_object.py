@@ -33,3 +33,22 @@ def test_a_changed_field_is_still_checked() -> None:
         goal._next(str(goal.state), {"manager_id": goal.owner_id}, {})
     with pytest.raises(ValidationError):
         goal._next(str(goal.state), {"title": "x" * 100_000}, {})
+
+
+def test_a_validator_that_declares_what_it_reads_runs_when_any_of_that_changes() -> None:
+    linked = dict(_shape_of(Goal).linked_reads)
+    (manager,) = [field for field in linked if field.name == "manager_id"]
+    assert linked[manager] == {"manager_id", "owner_id"}
+    goal = driver_for(Goal).reach("draft")
+    # The owner changed to the manager: the manager's validator reads the owner, so it runs.
+    with pytest.raises(ValidationError, match="own goal"):
+        goal._next(str(goal.state), {"owner_id": goal.manager_id}, {})
+    # A change to neither leaves it alone, and the new object is still valid.
+    retitled = goal._next(str(goal.state), {"title": "Fewer escalations"}, {})
+    assert retitled.title == "Fewer escalations"
+
+
+def test_a_period_end_is_checked_when_the_start_moves() -> None:
+    cycle = driver_for(ReviewCycle).reach("planned")
+    with pytest.raises(ValidationError, match="before it starts"):
+        cycle._next(str(cycle.state), {"period_start": cycle.period_end.replace(year=2099)}, {})
