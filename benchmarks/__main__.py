@@ -38,7 +38,7 @@ from . import (
 from .harness import Row, Stats
 
 FIGURES = {
-    "domain": (1, "Goal.check_in in memory, by history", domain),
+    "domain": (1, "common commands in memory, by history", domain),
     "commands": (2, "a check-in through the services, by history", commands),
     "peer": (3, "perfcore against eventsourcing on SQLite", peer_commands),
     "bytes": (4, "stored bytes per event", stored_bytes),
