@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 
 from perfcore import (
-    Actor,
     Approver,
     Criterion,
     MemoryDirectory,
@@ -110,8 +109,8 @@ def run(say: bool = True) -> Perfcore:
     )  # fmt: skip
     pc.evaluations.finalize("ev-ana-2025", by="hana")
     evaluation = pc.evaluations.acknowledge("ev-ana-2025", by="ana", comment="fair")
-    view = evaluation.view_for(Actor(id="ana"))  # what Ana herself may see of it
-    show(f"2. evaluation {evaluation.id}: {evaluation.state}, final score {view['final_score']}")
+    score = evaluation.final_score()
+    show(f"2. evaluation {evaluation.id}: {evaluation.state}, final score {score}")
 
     # 3. A measurable goal, and a development plan built on it.
     pc.goals.create(
