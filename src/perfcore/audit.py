@@ -97,7 +97,7 @@ from perfcore.ports import (
     StreamHead,
     UnitOfWork,
 )
-from perfcore.recording import decode, schema_of
+from perfcore.recording import EVENT_SCHEMAS, decode
 from perfcore.serialization import SCHEMA_VERSIONS
 from perfcore.streams import (
     QUERY_COLUMNS,
@@ -125,7 +125,7 @@ _PAGE: Final = 1000
 #: Events of one stream chain-checked, then decoded and replayed, at a time.
 _BATCH: Final = 256
 #: ``(position, hash)`` pairs of the global order read per page.
-_LINKS: Final = 5000
+_LINKS: Final = 1000
 #: Where the JSON of a live body starts: after the marker byte and the 16 bytes of salt.
 _BODY_JSON: Final = 17
 _ERASED: Final = bytes((BODY_ERASED,))
@@ -1515,10 +1515,14 @@ class _Doubt(Exception):
     looks at it again, and names the fault if there is one."""
 
 
+#: Reads one JSON value from a text at an index: ``(value, where it ends)``; raises
+#: StopIteration when there is none. json.loads without its wrapper (whitespace, checks).
+_scan_json: Final = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
 #: What the fast check of a stream may raise on rows that are not what perfcore wrote; each
 #: sends the stream to the careful check.
 _DOUBTS: Final = (
     _Doubt,
+    StopIteration,
     StorageError,
     TypeError,
     ValueError,
@@ -1692,15 +1696,28 @@ class _Fast:
         """Apply one event's changes, as :meth:`Aggregate.replay` would, to JSON data."""
         shape = self.shape
         assert shape is not None
-        facts = json.loads(header.decode("utf-8"))
-        if type(facts) is not list or not 5 <= len(facts) <= 6:
+        # Canonical JSON, as perfcore writes it: a document with anything around it (even
+        # spaces) is the careful check's.
+        text = header.decode("utf-8")
+        facts, end = _scan_json(text, 0)
+        if end != len(text) or type(facts) is not list:
             raise _Doubt
-        trigger, from_state, to_state, actor_id, at = facts[:5]
-        if type(trigger) is not str or schema != schema_of(shape.kind, trigger):
+        if len(facts) == 5:
+            trigger, from_state, to_state, actor_id, at = facts
+        else:
+            trigger, from_state, to_state, actor_id, at, _grounds = facts
+        if EVENT_SCHEMAS.get((shape.kind, trigger), 1) != schema:
             raise _Doubt  # an older schema, which an upcaster brings forward: the careful way
-        reason, payload = json.loads(body[_BODY_JSON:].decode("utf-8"))
-        moment = dt.datetime.fromisoformat(at)
-        if moment.tzinfo is None or type(payload) is not dict or type(reason) is not str:
+        text = body[_BODY_JSON:].decode("utf-8")
+        data, end = _scan_json(text, 0)
+        if end != len(text):
+            raise _Doubt
+        reason, payload = data
+        if (
+            dt.datetime.fromisoformat(at).tzinfo is None
+            or type(payload) is not dict
+            or type(reason) is not str
+        ):
             raise _Doubt
         names = shape.names
         sets = payload.get("set")
@@ -1718,13 +1735,15 @@ class _Fast:
             ):
                 raise _Doubt
             fields, appended = self.fields, self.appended
+            added = payload.get("append")
             if sets:
+                if added and not added.keys().isdisjoint(sets):
+                    raise _Doubt  # set and appended at once: never written by a command
                 for name, value in sets.items():
                     if name not in names:
                         raise _Doubt
                     fields[name] = value
                     appended.pop(name, None)
-            added = payload.get("append")
             if added:
                 for name, items in added.items():
                     if name not in names or type(items) is not list:

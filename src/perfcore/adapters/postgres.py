@@ -609,7 +609,7 @@ def _idempotency_record(row: Sequence[Any]) -> IdempotencyRecord:
 
 #: Stream heads and event rows a verification reads per statement.
 _RAW_HEADS: Final = 1000
-_RAW_ROWS: Final = 2000
+_RAW_ROWS: Final = 1000
 #: A page of heads in key order, each with its stream's key first and its newest snapshot's
 #: version last (NULL: none).
 _RAW_HEADS_SQL: Final = (
