@@ -351,6 +351,41 @@ def test_an_unreadable_event_with_a_recomputed_chain_is_unreadable(
         assert where(verify(unsealed, key, replay=False)) == (None,) * 6
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        # A transition the table does not have (proposed -> achieved).
+        b'["propose","draft","achieved","ana","2026-03-01T12:00:00+00:00"]',
+        # A state the event before did not leave (from active, not draft).
+        b'["propose","active","proposed","ana","2026-03-01T12:00:00+00:00"]',
+        # A time without a time zone.
+        b'["propose","draft","proposed","ana","2026-03-01T12:00:00"]',
+        # JSON, with a space the canonical form has not (read by the careful check: intact).
+        b'["propose", "draft","proposed","ana","2026-03-01T12:00:00+00:00"]',
+    ],
+    ids=["transition", "from-state", "naive-time", "spaced"],
+)
+def test_a_history_that_does_not_replay_with_a_recomputed_chain(
+    unsealed: Path, key: bytes | None, header: bytes
+) -> None:
+    """What the replay checks of a history, the fast check's fold checks too: each such event
+    goes to the careful check, which reports it as before."""
+    with Raw(unsealed) as raw:
+        raw.rechain("g-3", 2, header=header)
+    report = verify(unsealed, key)
+    if key is not None:
+        assert where(broken(report))[:4] == (AuditProblem.EVENT_EDITED, "Goal", "g-3", 2)
+    elif b" " in header:
+        assert report.intact, report
+    else:
+        assert (broken(report).problem, report.kind, report.id) == (
+            AuditProblem.UNREADABLE,
+            "Goal",
+            "g-3",
+        )
+        assert verify(unsealed, key, replay=False).intact
+
+
 def test_an_event_gone_from_the_middle_of_a_stream(path: Path, key: bytes | None) -> None:
     with Raw(path) as raw:
         raw.delete_events("position = 8")
