@@ -608,7 +608,7 @@ def _idempotency_record(row: Sequence[Any]) -> IdempotencyRecord:
 # -- what a verification reads (perfcore.ports.RawEventReads) ------------------------------------
 
 #: Stream heads and event rows a verification reads per statement.
-_RAW_HEADS: Final = 1000
+_RAW_HEADS: Final = 200
 _RAW_ROWS: Final = 1000
 #: A page of heads in key order, each with its stream's key first and its newest snapshot's
 #: version last (NULL: none).

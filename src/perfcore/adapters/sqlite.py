@@ -146,7 +146,7 @@ _FIND_COLUMNS: Final = frozenset(("state", *schema.STREAM_COLUMNS))
 # -- what a verification reads (perfcore.ports.RawEventReads) ------------------------------------
 
 #: Stream heads and event rows a verification reads per statement.
-_RAW_HEADS: Final = 1000
+_RAW_HEADS: Final = 200
 _RAW_ROWS: Final = 1000
 #: A page of heads in key order (the order they were created in), each with its stream's key
 #: first and its newest snapshot's version last (NULL: none).
