@@ -162,7 +162,7 @@ def create_app(pc: Perfcore | None = None, directory: Directory | None = None) -
             raise PermissionDenied(reader.id, "Team", manager_id, "read", "the manager or HR")
         rows = [
             {**goal_json(status.goal), "standing": status.standing.value}
-            for status in pc.queries.team_goals(manager_id, on=on)
+            for status in pc.queries.team_goals(manager_id, by=reader, on=on)
         ]
         return jsonify(rows)
 

@@ -108,8 +108,9 @@ def run(say: bool = True) -> Perfcore:
                  Rating(criterion="Satisfaction", score=4, evidence="the survey")],
     )  # fmt: skip
     pc.evaluations.finalize("ev-ana-2025", by="hana")
+    # Ana acknowledges it, and is answered with what she may see of it: her view.
     evaluation = pc.evaluations.acknowledge("ev-ana-2025", by="ana", comment="fair")
-    score = evaluation.final_score()
+    score = evaluation.final_score
     show(f"2. evaluation {evaluation.id}: {evaluation.state}, final score {score}")
 
     # 3. A measurable goal, and a development plan built on it.
@@ -136,7 +137,7 @@ def run(say: bool = True) -> Perfcore:
     for day, value in ((dt.date(2026, 3, 2), 5), (dt.date(2026, 5, 4), 3)):
         calendar.turn_to(day)
         pc.goals.check_in("g-reply", by="ana", on=day, value=value)
-        [status] = pc.queries.team_goals("mia", on=day)  # what Mia's team report says
+        [status] = pc.queries.team_goals("mia", by="mia", on=day)  # what Mia's team report says
         show(f"   {day}: {value} hours, {status.standing.value}")
     goal = pc.goals.achieve("g-reply", by="mia")
     plan = pc.plans.attain("p-ana", by="mia")

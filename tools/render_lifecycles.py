@@ -34,7 +34,8 @@ A command is checked in this order, and a refusal changes nothing:
 The "who" column is the default policy; an organisation replaces any rule with
 `Policy.with_rules({("Goal", "approve"): rule})`. Anything without a rule is refused.
 It adds guards of its own with `Policy.with_guards` and waives the table's with
-`Policy.without_guards` (see [organisation.md](organisation.md#your-organisations-own-rules-and-guards)).
+`Policy.without_guards` (see
+[organisation.md](organisation.md#your-organisations-own-rules-and-guards)).
 """
 
 

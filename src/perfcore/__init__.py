@@ -96,6 +96,7 @@ from perfcore.records import Acknowledgement
 from perfcore.review_cycle import ReviewCycle, ReviewCycleState
 from perfcore.rules import Rule
 from perfcore.services import Perfcore
+from perfcore.visibility import EvaluationView, ReviewerView, SubjectView
 
 __version__ = "0.1.0"
 
@@ -128,6 +129,7 @@ __all__ = [
     "EvaluationPolicy",
     "EvaluationRef",
     "EvaluationState",
+    "EvaluationView",
     "Event",
     "FeedbackDecline",
     "FeedbackRequest",
@@ -175,6 +177,7 @@ __all__ = [
     "ReviewCycle",
     "ReviewCycleState",
     "ReviewerFeedback",
+    "ReviewerView",
     "ReviewNote",
     "Role",
     "Relations",
@@ -186,6 +189,7 @@ __all__ = [
     "Step",
     "StorageError",
     "Store",
+    "SubjectView",
     "Support",
     "SupportKind",
     "SystemClock",

@@ -205,19 +205,29 @@ class StorageError(PerfcoreError):
 
 
 class NotFound(StorageError, LookupError):
-    """No object of that type with that id is stored.
+    """No object of that type with that id is stored (or, when ``reader`` is set, none that the
+    reader may read: the services say the same either way).
 
     Attributes:
         aggregate_type: the type looked for.
         aggregate_id: the id looked for.
+        reader: who looked, for a read or a command through the services; else ``None``.
     """
 
-    _init_attrs: ClassVar[tuple[str, ...]] = ("aggregate_type", "aggregate_id")
+    _init_attrs: ClassVar[tuple[str, ...]] = ("aggregate_type", "aggregate_id", "reader")
 
-    def __init__(self, aggregate_type: str, aggregate_id: str) -> None:
+    def __init__(self, aggregate_type: str, aggregate_id: str, reader: str | None = None) -> None:
         self.aggregate_type = aggregate_type
         self.aggregate_id = aggregate_id
-        super().__init__(f"no {aggregate_type} with id {aggregate_id!r} is stored")
+        self.reader = reader
+        if reader is None:
+            super().__init__(f"no {aggregate_type} with id {aggregate_id!r} is stored")
+        else:
+            # The same words whether nothing is stored or the reader may not see it: a refusal
+            # tells them nothing about the object, not even that it exists.
+            super().__init__(
+                f"no {aggregate_type} with id {aggregate_id!r} that {reader!r} may read"
+            )
 
 
 class Erased(StorageError):

@@ -48,7 +48,7 @@ Decisions the issue leaves open, made here:
 >>> ev = ev.finalize(by=hana, at=at)
 >>> ev.state, ev.final_score()
 (<EvaluationState.FINALIZED: 'finalized'>, Decimal('3.6'))
->>> ev.view_for(ana)["feedback"]  # two peers: fewer than the anonymity threshold of 3
+>>> ev.view_for(ana).feedback  # two peers: fewer than the anonymity threshold of 3
 ()
 """
 
@@ -72,6 +72,7 @@ from perfcore._validate import (
     optional_identifier,
     optional_instance_of,
     positive_whole,
+    reads,
     to_enum,
     to_tuple,
     tuple_of,
@@ -178,11 +179,13 @@ def _criteria(instance: object, attribute: attrs.Attribute[Any], value: object) 
         raise ValidationError(attribute.name, "at least one criterion must weigh more than 0")
 
 
+@reads("subject_id")
 def _not_the_subject(instance: Evaluation, attribute: attrs.Attribute[Any], value: str) -> None:
     if value == instance.subject_id:
         raise ValidationError(attribute.name, "the subject cannot evaluate themselves")
 
 
+@reads("period_start")
 def _not_before_start(
     instance: Evaluation, attribute: attrs.Attribute[Any], value: dt.date
 ) -> None:
@@ -413,10 +416,13 @@ class Evaluation(Aggregate):
             components, self.criterion_weights, self.effective_weights(policy)
         )
 
-    def view_for(self, actor: Actor, policy: Policy | None = None) -> dict[str, Any]:
-        """What ``actor`` may see of this evaluation, as plain data.
+    def view_for(
+        self, actor: Actor, policy: Policy | None = None
+    ) -> visibility.SubjectView | visibility.ReviewerView | Evaluation:
+        """What ``actor`` may see of this evaluation: the subject's view, a reviewer's, or (for
+        the evaluator and HR) the evaluation itself.
 
-        See :func:`perfcore.visibility.view_for` for the rules and the keys.
+        See :func:`perfcore.visibility.view_for` for the rules.
 
         Raises:
             PermissionDenied: ``actor`` is not the subject, the evaluator, HR or a reviewer

@@ -27,6 +27,7 @@ from perfcore.actor import Actor, Role
 from perfcore.errors import PermissionDenied, ValidationError
 from perfcore.events import CREATED
 from perfcore.lifecycle import Command, Guard, lifecycle_of, registered_types
+from perfcore.reading import HISTORY, HISTORY_RULES, READ, READ_RULES
 from perfcore.rules import Rule, has_role
 
 __all__ = [
@@ -172,7 +173,9 @@ class Policy:
     Args:
         rules: the whole authorisation table, ``{(aggregate type, trigger): Rule}``; anything
             missing from it is refused. ``None`` (the default) uses each lifecycle's own ``who``
-            column. The creation of an object is the trigger ``"create"``.
+            column. The creation of an object is the trigger ``"create"``; reading it is
+            ``"read"``, and reading its whole history ``"history"`` (the defaults are in
+            :mod:`perfcore.reading`).
         endorsement: when job descriptions may be endorsed.
         evaluation: the evaluation thresholds and score weights.
         guards: guards of your own, checked after the table's for the same trigger (and, for
@@ -203,6 +206,9 @@ class Policy:
             return self.rules.get((aggregate_type, trigger))
         if (aggregate_type, trigger) in PERSON_RULES:
             return PERSON_RULES[(aggregate_type, trigger)]
+        if trigger in (READ, HISTORY):
+            lifecycle_of(aggregate_type)  # an unknown type is an error, as for a trigger
+            return (READ_RULES if trigger == READ else HISTORY_RULES).get(aggregate_type)
         lifecycle = lifecycle_of(aggregate_type)
         if trigger == CREATED:
             return lifecycle.create_rule
@@ -218,6 +224,9 @@ class Policy:
         for kind in registered_types():
             lifecycle = lifecycle_of(kind)
             table[(lifecycle.name, CREATED)] = lifecycle.create_rule
+            if lifecycle.name in READ_RULES:
+                table[(lifecycle.name, READ)] = READ_RULES[lifecycle.name]
+                table[(lifecycle.name, HISTORY)] = HISTORY_RULES[lifecycle.name]
             for trigger in lifecycle.triggers:
                 table[(lifecycle.name, trigger)] = lifecycle.rule_for(trigger)
         return table
@@ -264,6 +273,11 @@ class Policy:
             for name in (given,) if isinstance(given, str) else tuple(given):
                 waived.add((kind, trigger, name))
         return attrs.evolve(self, waived=waived)
+
+    def may_read(self, actor: Actor, aggregate_type: str, aggregate: Any) -> bool:
+        """Whether ``actor`` may read ``aggregate`` (the ``(type, "read")`` rule: see
+        :mod:`perfcore.reading`)."""
+        return self.permits(actor, aggregate_type, aggregate, READ)
 
     def guards_for(self, aggregate_type: str, trigger: str) -> tuple[Guard, ...]:
         """Every guard in force for ``trigger``: the table's, less those waived, then this

@@ -23,6 +23,7 @@ import threading
 from typing import Any
 
 import perfcore.audit  # noqa: F401 (loaded before write-as gives up the right to read it)
+from perfcore.actor import Actor
 from perfcore.adapters.sqlite import SQLiteStore
 from perfcore.errors import ConcurrencyError, StorageError
 from perfcore.ports import Store, UnitOfWork
@@ -31,6 +32,9 @@ from perfcore.streams import Streams
 from perfcore.testing.drivers import EPOCH, driver_for
 from perfcore.testing.drivers.goal import MANAGER, OWNER
 from perfcore.testing.drivers.plan import APPROVER
+
+#: Reads name their reader: HR reads everything.
+READER = Actor(id="hr-reader", roles={"hr"})
 
 
 class Clock:
@@ -151,7 +155,7 @@ def write_as(path: str, uid: int) -> None:
     try:
         with SQLiteStore(path) as store:
             pc = Perfcore(store, clock=Clock())
-            say(f"read {pc.goals.get('g-1').state}")
+            say(f"read {pc.goals.get('g-1', by=READER).state}")
             pc.goals.check_in("g-1", by=OWNER, on=EPOCH.date(), value=5)
     except StorageError as error:
         say(f"{type(error).__name__}: {error}")

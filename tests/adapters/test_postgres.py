@@ -30,6 +30,7 @@ from tests.adapters import _postgres_worker as worker
 from tests.adapters._postgres_worker import DSN, SKIP_REASON, admin, drop_schemas
 
 from perfcore import Perfcore
+from perfcore.actor import Actor
 from perfcore.adapters import _postgres_schema as schema
 from perfcore.adapters.postgres import (
     AccessDenied,
@@ -57,6 +58,7 @@ from perfcore.errors import ConcurrencyError, PerfcoreError, StorageError, Valid
 from perfcore.plan import Approver, Objective, Support
 from perfcore.ports import INDEX_COLUMNS, Notification, Store
 from perfcore.serialization import UnsupportedSchema
+from perfcore.services._runner import scoped_key
 from perfcore.testing.conformance import DirectoryContract, StoreContract
 from perfcore.testing.conformance._support import (
     EPOCH,
@@ -70,6 +72,9 @@ from perfcore.testing.conformance._support import (
     scan_all,
     seal,
 )
+
+#: Reads name their reader: HR reads everything.
+READER = Actor(id="hr-reader", roles={"hr"})
 
 pytestmark = pytest.mark.skipif(not DSN, reason=SKIP_REASON)
 
@@ -529,11 +534,11 @@ def test_a_command_whose_connection_is_killed_mid_way_leaves_nothing_half_writte
             pc.plans.attain("p-1", by=worker.MANAGER, idempotency_key="attain-p-1")
         kills[0] = 0
         fresh = Perfcore(store, cache_size=0)
-        assert fresh.plans.get("p-1").version == 99
+        assert fresh.plans.get("p-1", by=READER).version == 99
         assert scan_all(store) == before
         assert pending(store) == []
         with store.unit_of_work() as uow:
-            assert uow.idempotency.get("attain-p-1") is None
+            assert uow.idempotency.get(scoped_key(worker.MANAGER.id, "attain-p-1")) is None
             snapshot = uow.snapshots.get("Plan", "p-1")
             assert snapshot is None or snapshot.version < 100
         assert fresh.verify_audit_log().intact
@@ -545,7 +550,7 @@ def test_a_command_whose_connection_is_killed_mid_way_leaves_nothing_half_writte
         again = pc.plans.attain("p-1", by=worker.MANAGER, idempotency_key="attain-p-1")
         assert again == attained
         fresh = Perfcore(store, cache_size=0)
-        assert fresh.plans.get("p-1") == attained
+        assert fresh.plans.get("p-1", by=READER) == attained
         after = scan_all(store)
         assert after[: len(before)] == before
         assert [(e.kind, e.id, e.version) for e in after[len(before) :]] == [("Plan", "p-1", 100)]
@@ -553,7 +558,7 @@ def test_a_command_whose_connection_is_killed_mid_way_leaves_nothing_half_writte
             ("plan_attained", "p-1", 100)
         ]
         with store.unit_of_work() as uow:
-            record = uow.idempotency.get("attain-p-1")
+            record = uow.idempotency.get(scoped_key(worker.MANAGER.id, "attain-p-1"))
             assert record is not None
             assert record.version == 100
             snapshot = uow.snapshots.get("Plan", "p-1")
@@ -900,7 +905,7 @@ def test_two_numbers_of_one_lineage_are_never_both_published(store: PostgresStor
         _end(processes, barrier)
     pc = Perfcore(store, cache_size=0)
     for round in range(LINEAGE_ROUNDS):
-        states = [str(pc.job_descriptions.get(f"L{round}-{n}").state) for n in (1, 2)]
+        states = [str(pc.job_descriptions.get(f"L{round}-{n}", by=READER).state) for n in (1, 2)]
         assert states.count("published") == 1, (round, states, outcomes[round])
         assert set(outcomes[round].values()) <= {"published", "GuardFailed"}, outcomes[round]
     assert pc.verify_audit_log().intact
@@ -928,5 +933,5 @@ def test_one_request_sent_four_times_at_once_gets_the_first_result(store: Postgr
         assert got == [(3, "active")] * 4, (round, got)
     pc = Perfcore(store, cache_size=0)
     for round in range(KEY_ROUNDS):
-        assert pc.goals.get(f"g{round}").version == 3
+        assert pc.goals.get(f"g{round}", by=READER).version == 3
     assert pc.verify_audit_log().intact

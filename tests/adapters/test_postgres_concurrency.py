@@ -31,12 +31,16 @@ import pytest
 from tests.adapters import _postgres_worker as worker
 from tests.adapters._postgres_worker import DSN, SKIP_REASON, drop_schemas
 
+from perfcore.actor import Actor
 from perfcore.adapters.postgres import PostgresStore
 from perfcore.goal import Goal
 from perfcore.plan import Plan
 from perfcore.recording import decode
 from perfcore.services import Perfcore
 from perfcore.testing.drivers import EPOCH
+
+#: Reads name their reader: HR reads everything.
+READER = Actor(id="hr-reader", roles={"hr"})
 
 pytestmark = pytest.mark.skipif(not DSN, reason=SKIP_REASON)
 
@@ -148,7 +152,7 @@ def _check_every_object(pc: Perfcore, store: PostgresStore) -> dict[int, int]:
             assert positions == sorted(positions), head.id
             events = [decode(one) for one in recorded]
             service, kind = services[head.kind]
-            assert service.get(head.id) == kind.replay(events), head.id
+            assert service.get(head.id, by=READER) == kind.replay(events), head.id
             for event in events:
                 if event.at >= worker.RUN_START:
                     marks[event.at.microsecond % worker.SLOTS] += 1

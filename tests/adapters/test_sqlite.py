@@ -59,6 +59,9 @@ from perfcore.testing.conformance import StoreContract
 from perfcore.testing.drivers import EPOCH, drivers, path_to
 from perfcore.testing.workflow import CAST
 
+#: Reads name their reader: HR reads everything.
+READER = Actor(id="hr-reader", roles={"hr"})
+
 GOLDEN = Path(__file__).with_name("golden")
 #: Numbers the workflow comparison's database files, one per example.
 WORKFLOW_FILES = itertools.count()
@@ -330,8 +333,8 @@ def test_stored_objects_outlive_the_store(path: Path) -> None:
         for obj in objects:
             kind = kind_of(obj)
             service: Any = getattr(pc, SERVICES[kind])
-            assert service.get(obj.id) == obj
-            assert pc.history(kind, obj.id) == obj.history
+            assert service.get(obj.id, by=READER) == obj
+            assert pc.history(kind, obj.id, by=READER) == obj.history
         report = pc.verify_audit_log()
         assert report.intact, report
         assert report.events == sum(obj.version for obj in objects)
@@ -400,7 +403,7 @@ def test_queries_select_on_their_column_and_order_by_id(store: SQLiteStore) -> N
         assert goals.by_owner("nobody") == []
         assert goals.by_state("active") == []
         assert repositories.plans.by_state("draft") == []
-    team = services(store).queries.team_goals("ben", on=EPOCH.date())
+    team = services(store).queries.team_goals("ben", on=EPOCH.date(), by=READER)
     assert [(status.owner_id, status.goal.id) for status in team] == [
         ("ANA", "G-0"),
         ("ana", "g-3"),
@@ -474,11 +477,11 @@ def test_every_statement_the_services_run_is_served_by_an_index(
         )
         for call in story(PEOPLE, today):
             call.run(pc)
-        pc.queries.standings("ben", on=today)
-        pc.queries.plans_due_for_review(today, today + dt.timedelta(days=90))
-        pc.queries.cycle_progress("story-cycle", on=today)
-        pc.cycles.status("story-cycle", on=today)
-        pc.history("Goal", "story-goal")
+        pc.queries.standings("ben", on=today, by=READER)
+        pc.queries.plans_due_for_review(today, today + dt.timedelta(days=90), by=READER)
+        pc.queries.cycle_progress("story-cycle", on=today, by=READER)
+        pc.cycles.status("story-cycle", on=today, by=READER)
+        pc.history("Goal", "story-goal", by=READER)
         pc.goals.create(by=ANA, id="g-9", owner_id="ana", manager_id="ben", baseline=0,
                         target=1, start=today, due=today, idempotency_key="k-1")  # fmt: skip
         pc.goals.create(by=ANA, id="g-9", owner_id="ana", manager_id="ben", baseline=0,
@@ -618,8 +621,10 @@ def test_two_threads_approving_one_object_one_wins(
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(outcomes) == [f"conflict on {type_name} x-1", "won"]
-    assert str(service.get("x-1").state) == approved
-    assert [event.trigger for event in pc.history(type_name, "x-1")].count("approve") == 1
+    assert str(service.get("x-1", by=READER).state) == approved
+    assert [event.trigger for event in pc.history(type_name, "x-1", by=READER)].count(
+        "approve"
+    ) == 1
     assert pc.verify_audit_log().intact
 
 
@@ -667,7 +672,7 @@ def test_a_failed_command_is_never_served_from_the_services_cache(store: SQLiteS
     changed = services(store).goals.request_changes("g-1", by=PEOPLE["ben"], reason="weekly")
     assert (changed.version, str(changed.state)) == (3, "draft")
     # ... and this one, which cached the goal as it loaded it, serves that.
-    assert pc.goals.get("g-1") == changed
+    assert pc.goals.get("g-1", by=READER) == changed
     assert pc.verify_audit_log().intact
 
 
@@ -683,7 +688,7 @@ def test_an_ended_unit_of_work_and_a_closed_store_refuse_to_work(path: Path) -> 
     with pytest.raises(StorageError, match="closed"):
         store.unit_of_work()
     with pytest.raises(StorageError, match="closed"):
-        pc.goals.find("g-1")
+        pc.goals.find("g-1", by=READER)
 
 
 def test_memory_stores_are_private_and_leave_nothing_behind() -> None:
@@ -791,15 +796,15 @@ def test_the_database_refuses_to_rewrite_the_outbox(file_store: SQLiteStore, pat
 
 
 def _read_goal(pc: Perfcore) -> object:
-    return pc.goals.get("g-1")
+    return pc.goals.get("g-1", by=READER)
 
 
 def _read_snapshotted(pc: Perfcore) -> object:
-    return pc.goals.get("g-3")
+    return pc.goals.get("g-3", by=READER)
 
 
 def _find_goals(pc: Perfcore) -> object:
-    return pc.queries.team_goals("ben", on=EPOCH.date())
+    return pc.queries.team_goals("ben", on=EPOCH.date(), by=READER)
 
 
 def _deliver(pc: Perfcore) -> object:
@@ -837,9 +842,9 @@ def _repeat_keyed(pc: Perfcore) -> object:
             "notification 'n-1'",
         ),
         (
-            "UPDATE idempotency SET at = 'yesterday' WHERE key = 'k-1'",
+            "UPDATE idempotency SET at = 'yesterday' WHERE key = '3:ana/k-1'",
             _repeat_keyed,
-            "idempotency key 'k-1'",
+            "idempotency key '3:ana/k-1'",
         ),
     ],
     ids=["event", "stream head", "snapshot", "notification", "idempotency key"],
@@ -867,7 +872,7 @@ def test_a_damaged_row_names_itself_and_changes_nothing(
     assert caught.value.record == record
     assert f"the stored {record} cannot be read" in str(caught.value)
     assert "Nothing was changed" in str(caught.value)
-    assert str(pc.goals.get("g-2").state) == "active"  # the others still load
+    assert str(pc.goals.get("g-2", by=READER).state) == "active"  # the others still load
     assert digest(path) == before
 
 
@@ -891,7 +896,7 @@ def test_a_writer_kept_waiting_past_the_busy_timeout_is_told_so(path: Path) -> N
         pc = services(store)
         put(store, goal_of("g-1", "ana", "ben"))
         other.execute("BEGIN IMMEDIATE")
-        assert pc.goals.get("g-1").version == 1  # readers do not wait in WAL mode
+        assert pc.goals.get("g-1", by=READER).version == 1  # readers do not wait in WAL mode
         with pytest.raises(DatabaseBusy, match="busy_timeout_ms") as caught:
             pc.goals.propose("g-1", by=ANA)
         assert caught.value.code.startswith("SQLITE_BUSY")
@@ -967,10 +972,10 @@ def test_a_read_only_store_serves_reads_and_refuses_commands(path: Path) -> None
     before = digest(path)
     with SQLiteStore(path, read_only=True) as store:
         pc = services(store)
-        assert pc.goals.get("g-1") == goal_of("g-1", "ana", "ben")
-        assert [status.goal.id for status in pc.queries.team_goals("ben", on=EPOCH.date())] == [
-            "g-1"
-        ]
+        assert pc.goals.get("g-1", by=READER) == goal_of("g-1", "ana", "ben")
+        assert [
+            status.goal.id for status in pc.queries.team_goals("ben", on=EPOCH.date(), by=READER)
+        ] == ["g-1"]
         assert pc.verify_audit_log().intact
         with pytest.raises(DatabaseReadOnly, match="read_only=True"):
             pc.goals.propose("g-1", by=ANA)

@@ -24,11 +24,15 @@ from pathlib import Path
 import pytest
 
 from perfcore._aggregate import Aggregate
+from perfcore.actor import Actor
 from perfcore.adapters.sqlite import SQLiteStore
 from perfcore.audit import verify_store
 from perfcore.services import Perfcore
 from perfcore.streams import Streams
 from perfcore.testing.drivers import drivers
+
+#: Reads name their reader: HR reads everything.
+READER = Actor(id="hr-reader", roles={"hr"})
 
 WORKER = Path(__file__).with_name("_sqlite_worker.py")
 #: The user the read-only test becomes when it runs as root (root may write any file).
@@ -146,9 +150,13 @@ def test_two_processes_approving_one_object_one_wins(
     assert integrity(path) == "ok"
     with SQLiteStore(path) as store:
         pc = Perfcore(store, cache_size=0)
-        history = pc.history(type_name, "x-1")
+        history = pc.history(type_name, "x-1", by=READER)
         assert [event.trigger for event in history].count("approve") == 1
-        stored = pc.plans.get("x-1") if type_name == "Plan" else pc.goals.get("x-1")
+        stored = (
+            pc.plans.get("x-1", by=READER)
+            if type_name == "Plan"
+            else pc.goals.get("x-1", by=READER)
+        )
         assert (str(stored.state), stored.version) == (approved, len(history))
         assert pc.verify_audit_log().intact
 
@@ -170,7 +178,7 @@ def test_a_writer_killed_inside_its_transaction_leaves_none_of_it(path: Path) ->
             assert len(uow.events.scan(limit=10_000)) == before.version
         report = verify_store(store)
         assert (report.intact, report.events) == (True, before.version)
-        assert Perfcore(store, cache_size=0).goals.get("before") == before
+        assert Perfcore(store, cache_size=0).goals.get("before", by=READER) == before
 
 
 def test_a_writer_killed_after_its_commit_leaves_all_of_it(path: Path) -> None:

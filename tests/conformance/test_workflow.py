@@ -35,6 +35,7 @@ from perfcore.testing.workflow import (
     WorkflowMachine,
     memory_store,
 )
+from perfcore.visibility import DisputeShown
 
 
 class MemoryWorkflow(WorkflowMachine):
@@ -478,10 +479,11 @@ def test_a_view_that_names_a_reviewer_in_its_text_is_caught(
     evaluation = _finalized_reviewed_by("max")
     real = Evaluation.view_for
 
-    def leaky(self: Evaluation, actor: Actor, policy: Any = None) -> dict[str, Any]:
+    def leaky(self: Evaluation, actor: Actor, policy: Any = None) -> Any:
         view = real(self, actor, policy)
         said = ", ".join(response.reviewer_id for response in self.feedback_responses)
-        return {**view, "disputes": ({"reason": f"as {said} said"},)}
+        at = self.updated_at
+        return attrs.evolve(view, disputes=(DisputeShown(at=at, reason=f"as {said} said"),))
 
     monkeypatch.setattr(Evaluation, "view_for", leaky)
     with pytest.raises(AssertionError, match=r"shows its subject the reviewers \[.*'max'"):

@@ -15,6 +15,9 @@ import pytest
 from perfcore import MemoryDirectory, Perfcore
 from perfcore.adapters.memory import MemoryStore
 
+#: Reads name their reader: HR reads everything.
+READER = "hana"  # HR in the example's directory
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -34,10 +37,10 @@ def load(name: str) -> ModuleType:
 
 def test_one_employee_goes_through_the_four_stages() -> None:
     pc: Perfcore = load("one_employee").run(say=False)
-    assert str(pc.job_descriptions.get("jd-ana").state) == "published"
-    assert str(pc.evaluations.get("ev-ana-2025").state) == "acknowledged"
-    assert str(pc.goals.get("g-reply").state) == "achieved"
-    assert str(pc.plans.get("p-ana").state) == "attained"
+    assert str(pc.job_descriptions.get("jd-ana", by=READER).state) == "published"
+    assert str(pc.evaluations.get("ev-ana-2025", by=READER).state) == "acknowledged"
+    assert str(pc.goals.get("g-reply", by=READER).state) == "achieved"
+    assert str(pc.plans.get("p-ana", by=READER).state) == "attained"
     assert pc.verify_audit_log().intact
 
 
@@ -116,9 +119,13 @@ def test_refusals_are_http_statuses_with_reasons(client: Any) -> None:
     assert client.post("/goals", json=GOAL).status_code == 403  # nobody signed in
     client.post("/goals", json=GOAL, headers=as_("ana"))
     client.post("/goals/g-1/propose", headers=as_("ana"))
+    # A colleague may not read ana's goal, so is told nothing of it, not even its state.
     colleague = client.post("/goals/g-1/approve", headers=as_("cy"))
-    assert (colleague.status_code, colleague.json["error"]) == (403, "PermissionDenied")
-    assert "never the owner" in colleague.json["message"]
+    assert (colleague.status_code, colleague.json["error"]) == (404, "NotFound")
+    assert "proposed" not in colleague.json["message"]
+    owner = client.post("/goals/g-1/approve", headers=as_("ana"))
+    assert (owner.status_code, owner.json["error"]) == (403, "PermissionDenied")
+    assert "never the owner" in owner.json["message"]
     assert client.post("/goals/g-404/propose", headers=as_("ana")).status_code == 404
     assert client.post("/goals/g-1/fly", headers=as_("ana")).status_code == 404
     bad_date = client.post(

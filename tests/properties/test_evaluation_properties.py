@@ -25,6 +25,7 @@ from perfcore import (
 from perfcore.evaluation import Evaluation, Rating, Relationship
 from perfcore.scoring import Component, CriterionScores, final_score
 from perfcore.testing.drivers.evaluation import EVALUATOR, HR, SUBJECT, EvaluationDriver
+from perfcore.visibility import SubjectView
 
 AT = dt.datetime(2026, 1, 6, 9, tzinfo=dt.UTC)
 NAMES = ("Delivery", "Teamwork", "Docs", "Mentoring")
@@ -136,8 +137,12 @@ responses = st.lists(
 
 
 def _leaves(data: Any) -> Iterator[Any]:
-    """Every key and value of a view, however deeply nested."""
-    if isinstance(data, Mapping):
+    """Every field name, key and value of a view, however deeply nested."""
+    if attrs.has(type(data)):
+        for field in attrs.fields(type(data)):
+            yield field.name
+            yield from _leaves(getattr(data, field.name))
+    elif isinstance(data, Mapping):
         for key, value in data.items():
             yield key
             yield from _leaves(value)
@@ -202,31 +207,35 @@ def test_the_subject_never_sees_a_small_group_or_a_reviewer_id(
     )
     for name in NAMES[:3]:  # whatever diverges is noted
         calibrating = calibrating.calibrate(by=HR, at=AT, criterion=name, score=None, reason="ok")
-    assert calibrating.view_for(SUBJECT, policy)["feedback"] is None  # not before the result
+    before = calibrating.view_for(SUBJECT, policy)
+    assert isinstance(before, SubjectView)
+    assert before.feedback is None  # not before the result
     evaluation = calibrating.finalize(by=HR, at=AT, policy=policy)
     view = evaluation.view_for(SUBJECT, policy)
+    assert isinstance(view, SubjectView)
+    assert view.feedback is not None
     leaves = list(_leaves(view))
     assert not [leaf for leaf in leaves if isinstance(leaf, str) and REVIEWER in leaf]
     groups = evaluation.responses_by_relationship()
     hidden = False
-    for group in view["feedback"]:
-        members = groups[group["relationship"]]
-        assert group["responses"] == len(members) >= threshold
+    for group in view.feedback:
+        members = groups[group.relationship]
+        assert group.responses == len(members) >= threshold
         scores = evaluation.feedback_scores(members)
         for name, values in scores.items():
             if len(values) >= threshold:
-                assert group["averages"][name] == sum(values) / len(values)
+                assert group.averages[name] == sum(values) / len(values)
             else:
-                assert name not in group["averages"]
+                assert name not in group.averages
                 hidden = hidden or bool(values)
-    shown = {group["relationship"] for group in view["feedback"]}
+    shown = {group.relationship for group in view.feedback}
     small = {kind for kind, members in groups.items() if len(members) < threshold}
     assert not shown & small
     hidden = hidden or bool(small)
     if feedback_weight and hidden:
-        assert (view["final_score"], view["final_score_withheld"]) == (None, True)
+        assert (view.final_score, view.final_score_withheld) == (None, True)
     else:
-        assert view["final_score"] == evaluation.final_score(policy)
+        assert view.final_score == evaluation.final_score(policy)
 
 
 # -- divergence ---------------------------------------------------------------------------------
@@ -389,5 +398,5 @@ def test_random_commands_keep_to_the_table_and_replay(data: st.DataObject) -> No
             assert person.id.startswith(REVIEWER)
             assert evaluation.relationship_of(person.id) is None
             continue
-        if view["audience"] == "subject":
+        if isinstance(view, SubjectView):
             assert not [x for x in _leaves(view) if isinstance(x, str) and REVIEWER in x]

@@ -18,6 +18,9 @@ from perfcore.errors import ConcurrencyError, IdempotencyConflict, TransitionNot
 from perfcore.goal import GoalState
 from perfcore.ports import Store
 
+#: Reads name their reader: HR reads everything.
+READER = Actor(id="hr-reader", roles={"hr"})
+
 AT = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
 ANA = Actor(id="ana")
 BEN = Actor(id="ben", roles={"manager"})
@@ -81,8 +84,8 @@ def test_a_bulk_commits_every_command_together(store: Store) -> None:
             pc.goals.propose(f"g-{n}", by=ANA)
             pc.goals.approve(f"g-{n}", by=BEN)
         # Inside the bulk, its commands and queries see what it did; nobody else does yet.
-        assert pc.goals.get("g-2").state is GoalState.ACTIVE
-        assert [s.goal.id for s in pc.queries.team_goals("ben", on=AT.date())] == [
+        assert pc.goals.get("g-2", by=READER).state is GoalState.ACTIVE
+        assert [s.goal.id for s in pc.queries.team_goals("ben", on=AT.date(), by=READER)] == [
             "g-0",
             "g-1",
             "g-2",
@@ -90,7 +93,11 @@ def test_a_bulk_commits_every_command_together(store: Store) -> None:
         assert _stored_version(store, "g-0") is None
     assert (bulk.commands, bulk.refused, bulk.events) == (9, 0, 9)
     assert [_stored_version(store, f"g-{n}") for n in range(3)] == [3, 3, 3]
-    assert [e.trigger for e in pc.history("Goal", "g-1")] == ["create", "propose", "approve"]
+    assert [e.trigger for e in pc.history("Goal", "g-1", by=READER)] == [
+        "create",
+        "propose",
+        "approve",
+    ]
     report = pc.verify_audit_log()
     assert report.intact, report
 
@@ -125,7 +132,7 @@ def test_each_command_is_checked_as_if_alone(store: Store) -> None:
             pc.goals.achieve("g-1", by=BEN)  # the check-in earlier in the bulk counts
     # The refused commands, caught, left nothing; the others committed.
     assert (bulk.commands, bulk.refused) == (4, 3)
-    assert [e.trigger for e in pc.history("Goal", "g-1")] == [
+    assert [e.trigger for e in pc.history("Goal", "g-1", by=READER)] == [
         "create",
         "propose",
         "approve",
@@ -145,12 +152,12 @@ def test_a_refusal_that_leaves_the_block_rolls_the_whole_bulk_back(store: Store)
         pc.goals.achieve("g-1", by=BEN)  # no check-in meets the target
     assert _stored_version(store, "g-0") == 1
     assert _stored_version(store, "g-1") is None
-    assert pc.goals.get("g-0").state is GoalState.DRAFT
+    assert pc.goals.get("g-0", by=READER).state is GoalState.DRAFT
     # The rolled-back bulk remembered no key: running it again (fixed) does the work.
     with pc.bulk():
         assert _goal(pc, "g-1", idempotency_key="create-g-1").version == 1
         pc.goals.propose("g-1", by=ANA)
-    assert pc.goals.get("g-1").state is GoalState.PROPOSED
+    assert pc.goals.get("g-1", by=READER).state is GoalState.PROPOSED
     assert pc.verify_audit_log().intact
 
 
@@ -178,7 +185,7 @@ def test_idempotency_keys_hold_inside_and_across_bulks(store: Store) -> None:
     assert later.events == 0
     # Outside a bulk, the bulk's keys are known too.
     assert pc.goals.approve("g-1", by=BEN, idempotency_key="approve-1").version == 3
-    assert pc.goals.get("g-1").version == 4
+    assert pc.goals.get("g-1", by=READER).version == 4
     assert pc.verify_audit_log().intact
 
 
@@ -208,5 +215,5 @@ def test_a_conflict_at_commit_stores_nothing() -> None:
         pc.goals.propose("g-1", by=ANA)
         other.goals.edit("g-1", by=ANA, title="Resolve even more tickets")
     assert _stored_version(store, "g-2") == 1
-    assert pc.goals.get("g-1").title == "Resolve even more tickets"
+    assert pc.goals.get("g-1", by=READER).title == "Resolve even more tickets"
     assert pc.verify_audit_log().intact

@@ -23,6 +23,7 @@ from perfcore import (
     ValidationError,
     lifecycle_of,
 )
+from perfcore._codec import to_json_data
 from perfcore.evaluation import (
     CriterionSnapshot,
     Evaluation,
@@ -43,6 +44,15 @@ from perfcore.testing.drivers.evaluation import (
     SUBJECT,
     EvaluationDriver,
     ratings,
+)
+from perfcore.visibility import (
+    DeclineShown,
+    DisputeShown,
+    FeedbackGroup,
+    RatingShown,
+    ResolutionShown,
+    ReviewerView,
+    SubjectView,
 )
 
 AT = dt.datetime(2026, 1, 6, 9, tzinfo=dt.UTC)
@@ -864,8 +874,12 @@ def test_a_reopened_evaluation_can_be_calibrated_finalized_and_disputed_again() 
 
 
 def _walk(data: Any) -> Iterator[Any]:
-    """Every key and value in a view, however deeply nested."""
-    if isinstance(data, Mapping):
+    """Every field name, key and value in a view, however deeply nested."""
+    if attrs.has(type(data)):
+        for field in attrs.fields(type(data)):
+            yield field.name
+            yield from _walk(getattr(data, field.name))
+    elif isinstance(data, Mapping):
         for key, value in data.items():
             yield key
             yield from _walk(value)
@@ -889,33 +903,40 @@ def _three_peers_and_a_report(**changes: Any) -> Evaluation:
 def test_the_subject_sees_nothing_of_the_manager_or_feedback_before_the_result() -> None:
     evaluation = _three_peers_and_a_report()
     view = evaluation.view_for(SUBJECT)
-    assert view["audience"] == "subject"
-    assert (view["released"], view["manager_ratings"], view["feedback"]) == (False, None, None)
-    assert view["final_score"] is None
-    assert [r["score"] for r in view["self_ratings"]] == [4, 4]
+    assert isinstance(view, SubjectView)
+    assert view.audience == "subject"
+    assert (view.released, view.manager_ratings, view.feedback) == (False, None, None)
+    assert view.final_score is None
+    assert [r.score for r in view.self_ratings] == [4, 4]
+    # Neither the version nor the time of the last change: they would count hidden feedback.
+    assert not {"version", "updated_at"} & {field.name for field in attrs.fields(SubjectView)}
 
 
 def test_the_subject_sees_the_result_and_anonymous_group_averages_once_final() -> None:
     evaluation = _three_peers_and_a_report()
     evaluation = evaluation.calibrate(by=HR, at=AT, criterion="Delivery", score=3, reason="r")
     view = evaluation.finalize(by=HR, at=AT).view_for(SUBJECT)
-    assert view["manager_ratings"] == (
-        {"criterion": "Delivery", "score": 3, "evidence": "evidence on Delivery"},
-        {"criterion": "Collaboration", "score": 4, "evidence": "evidence on Collaboration"},
+    assert isinstance(view, SubjectView)
+    assert view.manager_ratings == (
+        RatingShown(criterion="Delivery", score=Decimal(3), evidence="evidence on Delivery"),
+        RatingShown(
+            criterion="Collaboration", score=Decimal(4), evidence="evidence on Collaboration"
+        ),
     )
-    assert view["feedback"] == (  # the lone direct report is not shown, nor counted anywhere
-        {
-            "relationship": "peer",
-            "responses": 3,
-            "averages": {"Delivery": Decimal(3), "Collaboration": Decimal(5)},
-        },
+    assert view.feedback == (  # the lone direct report is not shown, nor counted anywhere
+        FeedbackGroup(
+            relationship=Relationship.PEER,
+            responses=3,
+            averages={"Delivery": Decimal(3), "Collaboration": Decimal(5)},
+        ),
     )
-    assert view["final_score"] == Decimal("3.4")
-    assert view["final_score_withheld"] is False
+    assert view.final_score == Decimal("3.4")
+    assert view.final_score_withheld is False
     everything = list(_walk(view))
     assert not {f"reviewer-{n}" for n in (1, 2, 3)} & set(everything)
     assert "dora-the-report" not in everything
-    assert "calibration_notes" not in view
+    assert "calibration_notes" not in everything
+    assert to_json_data(view)["feedback"][0]["averages"] == {"Delivery": "3", "Collaboration": "5"}
 
 
 def test_a_criterion_too_few_reviewers_scored_is_hidden_within_a_group() -> None:
@@ -924,69 +945,69 @@ def test_a_criterion_too_few_reviewers_scored_is_hidden_within_a_group() -> None
         evaluation = with_feedback(evaluation, scores)
     evaluation = evaluation.submit_manager_review(by=EVALUATOR, at=AT, ratings=manager_ratings())
     view = evaluation.finalize(by=HR, at=AT).view_for(SUBJECT)
-    assert view["feedback"][0]["averages"] == {"Delivery": Decimal(3)}
+    assert isinstance(view, SubjectView)
+    assert view.feedback is not None
+    assert view.feedback[0].averages == {"Delivery": Decimal(3)}
 
 
 def test_the_final_score_is_withheld_from_the_subject_when_it_holds_hidden_feedback() -> None:
     mixed = Policy(evaluation=EvaluationPolicy(weights=ScoreWeights(manager=3, feedback=1)))
     evaluation = _three_peers_and_a_report().finalize(by=HR, at=AT, policy=mixed)
     view = evaluation.view_for(SUBJECT, mixed)
-    assert (view["final_score"], view["final_score_withheld"]) == (None, True)
-    assert evaluation.view_for(HR, mixed)["final_score"] == evaluation.final_score()
+    assert isinstance(view, SubjectView)
+    assert (view.final_score, view.final_score_withheld) == (None, True)
+    assert evaluation.view_for(HR, mixed) is evaluation
     lower = Policy(evaluation=EvaluationPolicy(anonymity_threshold=1))
     view = evaluation.view_for(SUBJECT, lower)
-    assert view["final_score"] == evaluation.final_score()
-    assert [g["relationship"] for g in view["feedback"]] == ["peer", "direct_report"]
+    assert isinstance(view, SubjectView)
+    assert view.feedback is not None
+    assert view.final_score == evaluation.final_score()
+    assert [g.relationship for g in view.feedback] == ["peer", "direct_report"]
 
 
 def test_a_reopened_evaluation_is_hidden_from_the_subject_until_final_again() -> None:
     evaluation = finalized().dispute(by=SUBJECT, at=AT, reason="unfair")
-    assert evaluation.view_for(SUBJECT)["manager_ratings"] is not None
+    disputed = evaluation.view_for(SUBJECT)
+    assert isinstance(disputed, SubjectView)
+    assert disputed.manager_ratings is not None
     reopened = evaluation.resolve_dispute(by=HR, at=AT, resolution="again", reopen=True)
     view = reopened.view_for(SUBJECT)
-    assert (view["manager_ratings"], view["final_score"]) == (None, None)
-    assert view["disputes"] == ({"at": AT, "reason": "unfair"},)
-    assert view["resolutions"] == ({"at": AT, "resolution": "again", "reopened": True},)
+    assert isinstance(view, SubjectView)
+    assert (view.manager_ratings, view.final_score) == (None, None)
+    assert view.disputes == (DisputeShown(at=AT, reason="unfair"),)
+    assert view.resolutions == (ResolutionShown(at=AT, resolution="again", reopened=True),)
 
 
 def test_the_subject_sees_the_subject_view_even_as_hr() -> None:
     view = _three_peers_and_a_report().view_for(Actor(id="ana", roles={Role.HR}))
-    assert view["audience"] == "subject"
+    assert isinstance(view, SubjectView)
 
 
 def test_a_reviewer_sees_only_their_own_answer() -> None:
     evaluation = _three_peers_and_a_report()
     view = evaluation.view_for(Actor(id="reviewer-2"))
-    assert view["audience"] == "reviewer"
-    assert view["response"]["scores"] == {"Delivery": 3, "Collaboration": 5}
-    assert (view["relationship"], view["status"], view["decline"]) == ("peer", "given", None)
+    assert isinstance(view, ReviewerView)
+    assert view.audience == "reviewer"
+    assert view.response is not None
+    assert view.response.scores == {"Delivery": 3, "Collaboration": 5}
+    assert (view.relationship, view.status, view.decline) == ("peer", "given", None)
     everything = list(_walk(view))
     assert not {"reviewer-1", "dora-the-report"} & set(everything)
-    assert not {"self_ratings", "manager_ratings", "feedback_responses"} & set(view)
+    assert not {"self_ratings", "manager_ratings", "feedback_responses"} & set(everything)
     declined = (
         DRIVER.reach("self_review")
         .request_feedback(by=EVALUATOR, at=AT, reviewer_id="cy", relationship="other")
         .decline_feedback(by=Actor(id="cy"), at=AT, reason="no time")
     )
     view = declined.view_for(Actor(id="cy"))
-    assert (view["response"], view["decline"]) == (None, {"reason": "no time", "at": AT})
+    assert isinstance(view, ReviewerView)
+    assert (view.response, view.decline) == (None, DeclineShown(reason="no time", at=AT))
 
 
 @pytest.mark.parametrize("actor", [EVALUATOR, HR])
 def test_the_evaluator_and_hr_see_everything(actor: Actor) -> None:
     evaluation = _three_peers_and_a_report()
-    view = evaluation.view_for(actor)
-    assert view["audience"] == "full"
-    assert [r["reviewer_id"] for r in view["feedback_responses"]] == [
-        "reviewer-1",
-        "reviewer-2",
-        "reviewer-3",
-        "dora-the-report",
-    ]
-    assert view["feedback_status"]["dora-the-report"] == "given"
-    assert view["calibrated_scores"] == {"Delivery": 4, "Collaboration": 4}
-    assert view["divergences"] == view["unresolved_divergences"] == ()  # 4 - 2.5 is not > 1.5
-    assert view["final_score"] == evaluation.final_score()
+    assert evaluation.view_for(actor) is evaluation
 
 
 def test_anyone_else_sees_nothing() -> None:

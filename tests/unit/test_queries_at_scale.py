@@ -17,6 +17,9 @@ from perfcore.goal import Standing
 from perfcore.plan import Approver, Objective
 from perfcore.streams import Streams
 
+#: Reads name their reader: the first HR person of every generated organisation.
+READER = "p000001"
+
 YEAR = 2026
 
 
@@ -98,7 +101,7 @@ def test_who_is_behind_in_the_organisation_and_in_a_department(
     world: tuple[Perfcore, Organisation, Clock],
 ) -> None:
     pc, org, clock = world
-    behind = pc.queries.behind(on=clock.day)
+    behind = pc.queries.behind(on=clock.day, by=READER)
     expected = sorted(
         (p.employee_id, f"g-{p.employee_id}")
         for n, p in enumerate(org.participants())
@@ -107,20 +110,20 @@ def test_who_is_behind_in_the_organisation_and_in_a_department(
     assert [(s.owner_id, s.goal.id) for s in behind] == expected
     assert all(s.standing is Standing.BEHIND for s in behind)
     department = org.departments[1]
-    theirs = pc.queries.behind(on=clock.day, department=department)
+    theirs = pc.queries.behind(on=clock.day, department=department, by=READER)
     assert theirs == [s for s in behind if org.member(s.owner_id).department == department]
     assert theirs
     # Before the check-ins, on 5 January, nobody was behind yet: the records as they stood.
-    assert pc.queries.behind(on=dt.date(YEAR, 1, 1)) == []
+    assert pc.queries.behind(on=dt.date(YEAR, 1, 1), by=READER) == []
 
 
 def test_lists_are_read_a_page_at_a_time(world: tuple[Perfcore, Organisation, Clock]) -> None:
     pc, _org, clock = world
-    everyone = pc.queries.behind(on=clock.day)
+    everyone = pc.queries.behind(on=clock.day, by=READER)
     pages: list[Any] = []
     after = None
     while True:
-        page = pc.queries.behind(on=clock.day, limit=4, after=after)
+        page = pc.queries.behind(on=clock.day, limit=4, after=after, by=READER)
         if not page:
             break
         assert len(page) <= 4
@@ -128,18 +131,20 @@ def test_lists_are_read_a_page_at_a_time(world: tuple[Perfcore, Organisation, Cl
         after = (page[-1].owner_id, page[-1].goal.id)
     assert pages == everyone
     month = (clock.day, clock.day + dt.timedelta(days=31))
-    due = pc.queries.plans_due_for_review(*month)
-    first = pc.queries.plans_due_for_review(*month, limit=5)
-    rest = pc.queries.plans_due_for_review(*month, after=(first[-1].due, first[-1].plan.id))
+    due = pc.queries.plans_due_for_review(*month, by=READER)
+    first = pc.queries.plans_due_for_review(*month, limit=5, by=READER)
+    rest = pc.queries.plans_due_for_review(
+        *month, after=(first[-1].due, first[-1].plan.id), by=READER
+    )
     assert first + rest == due
     assert len(due) == len(_org.participants())
     manager = "p000001"
-    team = pc.queries.team_goals(manager, on=clock.day)
-    assert pc.queries.team_goals(manager, on=clock.day, limit=2) == team[:2]
+    team = pc.queries.team_goals(manager, on=clock.day, by=READER)
+    assert pc.queries.team_goals(manager, on=clock.day, limit=2, by=READER) == team[:2]
     with pytest.raises(ValidationError):
-        pc.queries.behind(on=clock.day, after=("only one",))  # type: ignore[arg-type]
+        pc.queries.behind(on=clock.day, after=("only one",), by=READER)  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
-        pc.queries.behind(on=clock.day, limit=0)
+        pc.queries.behind(on=clock.day, limit=0, by=READER)
 
 
 def test_plans_due_for_one_author_decode_only_that_authors_plans(
@@ -157,7 +162,7 @@ def test_plans_due_for_one_author_decode_only_that_authors_plans(
     author = "p000001"
     mine = [p.employee_id for p in org.participants() if p.manager_id == author]
     month = (clock.day, clock.day + dt.timedelta(days=31))
-    found = pc.queries.plans_due_for_review(*month, author_id=author)
+    found = pc.queries.plans_due_for_review(*month, author_id=author, by=READER)
     assert sorted(review.plan.subject_id for review in found) == sorted(mine)
     assert decoded["Plan"] == len(mine)
 
@@ -172,8 +177,8 @@ def _round_trips(pc: Perfcore, monkeypatch: pytest.MonkeyPatch, on: dt.date) -> 
             return _f(self, *args)
 
         monkeypatch.setattr(memory._Events, name, wrapped)
-    pc.cycles.status("c", on=on)
-    pc.queries.cycle_progress("c", on=on)
+    pc.cycles.status("c", on=on, by=READER)
+    pc.queries.cycle_progress("c", on=on, by=READER)
     monkeypatch.undo()
     return calls
 
@@ -187,6 +192,6 @@ def test_the_cycle_status_takes_the_same_round_trips_for_any_number_of_people(
     assert _round_trips(small, monkeypatch, clock.day) == _round_trips(
         large, monkeypatch, clock.day
     )
-    status = large.cycles.status("c", on=clock.day)
+    status = large.cycles.status("c", on=clock.day, by=READER)
     assert len(status.participants) == 149
     assert all(entry.plans and entry.goals for entry in status.participants)

@@ -30,6 +30,7 @@ from perfcore.job_description import Criterion, JobDescription
 from perfcore.plan import Approver, Objective
 from perfcore.ports import IDEMPOTENCY_KEY, Notification, Store
 from perfcore.services import IdempotencyConflict, Perfcore
+from perfcore.services._runner import scoped_key
 from perfcore.testing._fakes import CountingIds
 from perfcore.testing._workflow.snapshot import take
 from perfcore.testing.conformance._support import pending
@@ -43,6 +44,8 @@ MIA = Actor(id="mia", roles={"employee", "manager"})
 CLEO = Actor(id="cleo", roles={"employee", "approver"}, department="people")
 HANA = Actor(id="hana", roles={"hr"})
 AUDIENCE = (Actor(id="ali"), Actor(id="bo"), Actor(id="cy"))
+#: Reads name their reader: HR reads everything.
+READER = Actor(id="hr-reader", roles={"hr"})
 
 
 class ManualClock:
@@ -174,7 +177,7 @@ def test_every_goal_command_runs_through_the_service(pc: Perfcore, clock: Manual
     pc.goals.check_in("g-1", by=ANA, on=START, value=10, note="a good week")
     achieved = pc.goals.achieve("g-1", by=BEN)
     assert (str(achieved.state), achieved.version) == ("achieved", 8)
-    assert pc.goals.get("g-1") == achieved
+    assert pc.goals.get("g-1", by=READER) == achieved
     assert [event.trigger for event in audit_entries(pc.store)] == [
         "create", "edit", "propose", "request_changes", "propose", "approve", "check_in", "achieve",
     ]  # fmt: skip
@@ -195,8 +198,8 @@ def test_a_new_goal_gets_an_id_from_the_factory(pc: Perfcore) -> None:
         due=START + dt.timedelta(days=1),
     )  # fmt: skip
     assert created.id == "goal-1"
-    assert pc.goals.find("goal-1") == created
-    assert pc.goals.find("nothing") is None
+    assert pc.goals.find("goal-1", by=READER) == created
+    assert pc.goals.find("nothing", by=READER) is None
 
 
 @pytest.mark.parametrize(
@@ -276,10 +279,13 @@ def test_publishing_number_two_supersedes_number_one_together(pc: Perfcore) -> N
     published_jd(pc, "jd-1")
     log = len(audit_entries(pc.store))
     second = published_jd(pc, "jd-2", source="jd-1")
-    first = pc.job_descriptions.get("jd-1")
+    first = pc.job_descriptions.get("jd-1", by=READER)
     assert (second.number, str(second.state)) == (2, "published")
     assert str(first.state) == "superseded"
-    assert pc.history("JobDescription", "jd-1")[-1].reason == "superseded by number 2 (jd-2)"
+    assert (
+        pc.history("JobDescription", "jd-1", by=READER)[-1].reason
+        == "superseded by number 2 (jd-2)"
+    )
     publish, supersede = audit_entries(pc.store)[-2:]
     assert (publish.aggregate_id, publish.trigger) == ("jd-2", "publish")
     assert (supersede.aggregate_id, supersede.trigger) == ("jd-1", "supersede")
@@ -294,7 +300,7 @@ def test_an_older_number_cannot_replace_a_newer_one(pc: Perfcore) -> None:
     published_jd(pc, "jd-3", source="jd-2")
     with pytest.raises(GuardFailed, match="number 3"):
         published_jd_from_draft(pc, "jd-2")
-    assert str(pc.job_descriptions.get("jd-3").state) == "published"
+    assert str(pc.job_descriptions.get("jd-3", by=READER).state) == "published"
 
 
 def test_a_new_version_is_drafted_from_the_newest_number(pc: Perfcore) -> None:
@@ -304,7 +310,7 @@ def test_a_new_version_is_drafted_from_the_newest_number(pc: Perfcore) -> None:
     assert (second.number, second.lineage_id) == (2, "jd-1")
     with pytest.raises(GuardFailed, match="number 2"):
         pc.job_descriptions.new_version("jd-1", by=MIA, id="jd-x")
-    assert pc.job_descriptions.find("jd-x") is None
+    assert pc.job_descriptions.find("jd-x", by=READER) is None
 
 
 def test_supersede_may_be_fired_on_its_own(pc: Perfcore) -> None:
@@ -427,10 +433,10 @@ def test_a_failure_in_the_middle_of_publishing_changes_nothing(
         pc.job_descriptions.publish("jd-2", by=MIA, idempotency_key="publish-2")
     assert snapshot(failing.inner) == before
     with failing.inner.unit_of_work() as uow:
-        assert uow.idempotency.get("publish-2") is None
+        assert uow.idempotency.get(scoped_key(MIA.id, "publish-2")) is None
     # The same request, once the store works again, does all of it.
     pc.job_descriptions.publish("jd-2", by=MIA, idempotency_key="publish-2")
-    assert str(pc.job_descriptions.get("jd-1").state) == "superseded"
+    assert str(pc.job_descriptions.get("jd-1", by=READER).state) == "superseded"
     assert pc.verify_audit_log().intact
 
 
@@ -517,7 +523,7 @@ def test_an_attained_plan_tells_its_author_and_approver(pc: Perfcore) -> None:
 
 
 def scheduled(pc: Perfcore, id: str = "ev-1", **fields: Any) -> Any:
-    if pc.job_descriptions.find("jd-1") is None:
+    if pc.job_descriptions.find("jd-1", by=READER) is None:
         published_jd(pc, "jd-1")
     values: dict[str, Any] = {
         "subject_id": "ana",
@@ -647,7 +653,7 @@ def test_a_lost_race_on_a_key_is_run_again(store: MemoryStore) -> None:
     pc = Perfcore(racy, clock=ManualClock())  # type: ignore[arg-type]
     created = goal(pc)
     assert racy.conflicts == 1
-    assert Perfcore(store).goals.get("g-1") == created
+    assert Perfcore(store).goals.get("g-1", by=READER) == created
 
 
 def test_a_lost_race_on_an_object_only_read_is_run_again(store: MemoryStore) -> None:
@@ -693,21 +699,21 @@ def test_a_failure_the_store_calls_retryable_is_run_again(store: MemoryStore) ->
     flaky = _FailsOnce(store, retryable=True)
     created = goal(Perfcore(flaky, clock=ManualClock()))  # type: ignore[arg-type]
     assert flaky.failures == 1
-    assert Perfcore(store).goals.get("g-1") == created
+    assert Perfcore(store).goals.get("g-1", by=READER) == created
 
 
 def test_any_other_storage_failure_is_not(store: MemoryStore) -> None:
     flaky = _FailsOnce(store, retryable=False)
     with pytest.raises(StorageError):
         goal(Perfcore(flaky, clock=ManualClock()))  # type: ignore[arg-type]
-    assert Perfcore(store).goals.find("g-1") is None
+    assert Perfcore(store).goals.find("g-1", by=READER) is None
 
 
 def test_a_lost_race_on_an_object_is_not_run_again(store: MemoryStore) -> None:
     racy = _ConflictOnce(store, "Goal", "g-1")
     with pytest.raises(ConcurrencyError):
         goal(Perfcore(racy, clock=ManualClock()))  # type: ignore[arg-type]
-    assert Perfcore(store).goals.find("g-1") is None
+    assert Perfcore(store).goals.find("g-1", by=READER) is None
 
 
 # -- notifications ---------------------------------------------------------------------------------
@@ -759,12 +765,12 @@ def test_team_goals_show_progress_and_standing(pc: Perfcore, clock: ManualClock)
     clock.on(day)
     pc.goals.check_in("g-1", by=ANA, on=day, value=6)
     pc.goals.check_in("g-2", by=BO, on=day, value=2)
-    statuses = pc.queries.team_goals("ben", on=day)
+    statuses = pc.queries.team_goals("ben", on=day, by=READER)
     assert [(s.owner_id, s.progress, s.expected, s.standing) for s in statuses] == [
         ("ana", Decimal("0.6"), Decimal("0.5"), Standing.ON_TRACK),
         ("bo", Decimal("0.2"), Decimal("0.5"), Standing.BEHIND),
     ]
-    assert pc.queries.team_goals("nobody", on=day) == []
+    assert pc.queries.team_goals("nobody", on=day, by=READER) == []
 
 
 def test_standings_are_as_the_records_stood_that_day(pc: Perfcore, clock: ManualClock) -> None:
@@ -773,12 +779,12 @@ def test_standings_are_as_the_records_stood_that_day(pc: Perfcore, clock: Manual
     goal(pc, "g-2", owner=BO)  # created later: not there before
     clock.on(START + dt.timedelta(days=20))
     pc.goals.cancel("g-2", by=BEN, reason="reorganised")
-    earlier = pc.queries.standings("ben", on=START - dt.timedelta(days=1))
+    earlier = pc.queries.standings("ben", on=START - dt.timedelta(days=1), by=READER)
     assert all(statuses == [] for statuses in earlier.values())
-    middle = pc.queries.standings("ben", on=START + dt.timedelta(days=10))
+    middle = pc.queries.standings("ben", on=START + dt.timedelta(days=10), by=READER)
     assert [s.goal.id for s in middle[Standing.ACHIEVED]] == ["g-1"]
     assert [s.goal.id for s in middle[Standing.NOT_STARTED]] == ["g-2"]
-    later = pc.queries.standings("ben", on=START + dt.timedelta(days=20))
+    later = pc.queries.standings("ben", on=START + dt.timedelta(days=20), by=READER)
     assert [s.goal.id for s in later[Standing.CANCELLED]] == ["g-2"]
     assert set(later) == set(Standing)
 
@@ -786,24 +792,28 @@ def test_standings_are_as_the_records_stood_that_day(pc: Perfcore, clock: Manual
 def test_plans_due_for_review_come_from_their_schedules(pc: Perfcore, clock: ManualClock) -> None:
     active_plan(pc, id="p-1")  # reviews every 4 weeks from 2026-01-05: first due 2026-02-02
     first_due = START + dt.timedelta(weeks=4)
-    in_range = pc.queries.plans_due_for_review(first_due, first_due + dt.timedelta(days=6))
+    in_range = pc.queries.plans_due_for_review(
+        first_due, first_due + dt.timedelta(days=6), by=READER
+    )
     assert [(r.plan.id, r.due) for r in in_range] == [("p-1", first_due)]
-    assert pc.queries.plans_due_for_review(START, first_due - dt.timedelta(days=1)) == []
+    assert pc.queries.plans_due_for_review(START, first_due - dt.timedelta(days=1), by=READER) == []
     later = first_due + dt.timedelta(days=10)
-    assert [r.plan.id for r in pc.queries.plans_due_for_review(later, later)] == ["p-1"]
-    assert pc.queries.plans_due_for_review(later, later, include_overdue=False) == []
-    assert pc.queries.plans_due_for_review(first_due, later, author_id="someone") == []
+    assert [r.plan.id for r in pc.queries.plans_due_for_review(later, later, by=READER)] == ["p-1"]
+    assert pc.queries.plans_due_for_review(later, later, include_overdue=False, by=READER) == []
+    assert pc.queries.plans_due_for_review(first_due, later, author_id="someone", by=READER) == []
     clock.on(first_due)
     pc.plans.start_review("p-1", by=BEN)
-    assert pc.queries.plans_due_for_review(first_due, later) == []
+    assert pc.queries.plans_due_for_review(first_due, later, by=READER) == []
     pc.plans.conclude_review("p-1", by=BEN, notes="fine")
-    [next_review] = pc.queries.plans_due_for_review(first_due, first_due + dt.timedelta(weeks=4))
+    [next_review] = pc.queries.plans_due_for_review(
+        first_due, first_due + dt.timedelta(weeks=4), by=READER
+    )
     assert next_review.due == first_due + dt.timedelta(weeks=4)
 
 
 def test_a_review_range_must_be_in_order(pc: Perfcore) -> None:
     with pytest.raises(ValidationError, match="end"):
-        pc.queries.plans_due_for_review(START, START - dt.timedelta(days=1))
+        pc.queries.plans_due_for_review(START, START - dt.timedelta(days=1), by=READER)
 
 
 # -- the audit log through the services ------------------------------------------------------------
@@ -838,15 +848,15 @@ def test_the_services_seal_the_log_as_it_grows(store: MemoryStore) -> None:
 
 def test_the_history_of_an_object_is_read_from_the_store(pc: Perfcore) -> None:
     achieved_goal(pc)
-    loaded = pc.goals.get("g-1")
+    loaded = pc.goals.get("g-1", by=READER)
     assert loaded.history == ()
-    history = pc.history("Goal", "g-1")
+    history = pc.history("Goal", "g-1", by=READER)
     assert [event.version for event in history] == list(range(1, loaded.version + 1))
     assert type(loaded).replay(history) == loaded
     with pytest.raises(NotFound):
-        pc.history("Goal", "nothing")
+        pc.history("Goal", "nothing", by=READER)
     with pytest.raises(ValidationError, match="kind"):
-        pc.history("Nothing", "g-1")
+        pc.history("Nothing", "g-1", by=READER)
 
 
 # -- review cycles ---------------------------------------------------------------------------------
@@ -922,7 +932,7 @@ def test_a_cycle_status_is_built_from_storage(pc: Perfcore) -> None:
     published_for(pc, "ana")
     active_goal(pc, "g-1", owner=ANA)
     active_goal(pc, "g-old", owner=ANA, start=dt.date(2025, 1, 1), due=dt.date(2025, 6, 30))
-    status = pc.cycles.status("c-1", on=START)
+    status = pc.cycles.status("c-1", on=START, by=READER)
     ana = status.of("ana")
     assert ana.job_description is not None
     assert (ana.job_description.id, ana.job_description.number) == ("jd-ana", 1)
@@ -934,12 +944,12 @@ def test_a_cycle_progress_report_names_who_holds_each_stage_up(pc: Perfcore) -> 
     cycle(pc)
     pc.cycles.start("c-1", by=HANA)
     published_for(pc, "ana")
-    report = pc.queries.cycle_progress("c-1", on=START)
+    report = pc.queries.cycle_progress("c-1", on=START, by=READER)
     assert report.state == "job_descriptions"
     stage = report.stage("job_descriptions")
     assert (stage.done, stage.waiting_on) == (("ana",), ("bo",))
     with pytest.raises(NotFound):
-        pc.queries.cycle_progress("c-none", on=START)
+        pc.queries.cycle_progress("c-none", on=START, by=READER)
 
 
 def test_an_advance_refused_by_a_guard_changes_nothing(pc: Perfcore) -> None:
@@ -969,7 +979,7 @@ def test_a_leaver_is_taken_out_of_a_running_cycle_and_no_longer_holds_it_up(
         "c-1", by=HANA, participant=Participant(employee_id="cy"), reason="a new hire"
     )
     assert joined.employee_ids == ("ana", "cy")
-    assert [e.trigger for e in pc.history("ReviewCycle", "c-1")[-3:]] == [
+    assert [e.trigger for e in pc.history("ReviewCycle", "c-1", by=READER)[-3:]] == [
         "remove_participant",
         "begin_evaluations",
         "add_participant",

@@ -30,12 +30,12 @@ from typing import Any
 import attrs
 
 from perfcore import audit, erasure
-from perfcore._aggregate import check_actor
 from perfcore._validate import check_flag, check_id, check_instance, check_page, check_text
 from perfcore.actor import Actor
 from perfcore.directory import Directory
-from perfcore.errors import IdempotencyConflict, ValidationError
+from perfcore.errors import IdempotencyConflict, NotFound, ValidationError
 from perfcore.events import Event
+from perfcore.lifecycle import Command
 from perfcore.policy import DEFAULT_POLICY, Policy
 from perfcore.ports import (
     Clock,
@@ -45,6 +45,7 @@ from perfcore.ports import (
     SystemClock,
     UuidIds,
 )
+from perfcore.reading import HISTORY
 from perfcore.repositories import Repositories
 from perfcore.services._notifications import NOTIFICATIONS, NotificationRule
 from perfcore.services._runner import REPOSITORIES, Bulk, Runner
@@ -242,23 +243,44 @@ class Perfcore:
         database."""
         return self._runner.seal()
 
-    def history(self, kind: str, id: str) -> tuple[Event, ...]:
-        """Every event of one object, oldest first, read from the store.
+    def _person_command(self, actor: Actor, trigger: str, person_id: str, reason: str) -> Command:
+        """What a rule of its own for ``("Person", trigger)`` sees of the act."""
+        return Command(
+            trigger=trigger,
+            actor=actor,
+            at=self._runner.clock.now(),
+            reason=reason if isinstance(reason, str) else "",
+            args={"person_id": person_id},
+            policy=self.policy,
+        )
+
+    def history(self, kind: str, id: str, *, by: Actor | str) -> tuple[Event, ...]:
+        """Every event of one object, oldest first, read from the store, for a reader the
+        policy's ``(kind, "history")`` rule admits (see :mod:`perfcore.reading`: whoever may
+        read the object, but for an evaluation only its evaluator and HR).
 
         Raises:
-            NotFound: nothing of type ``kind`` is stored under ``id``.
+            NotFound: nothing of type ``kind`` is stored under ``id`` that ``by`` may read.
+            PermissionDenied: ``by`` may read the object but not its history (the subject of
+                an evaluation).
         """
         if not isinstance(kind, str) or kind not in REPOSITORIES:
             raise ValidationError("kind", f"must be one of {', '.join(REPOSITORIES)}")
         check_id("id", id)
+        reader = self._runner.reader(by)
 
         def work(repositories: Repositories) -> tuple[Event, ...]:
-            repositories.of(kind).get(id)
+            obj = repositories.of(kind).find(id)
+            if obj is None or not self.policy.may_read(reader, kind, obj):
+                raise NotFound(kind, id, reader.id)
+            self.policy.authorize(reader, kind, obj, HISTORY)
             return history_of(repositories.streams.uow, kind, id)
 
         return self._runner.read(work)
 
-    def erase_person(self, person_id: str, *, by: Actor, reason: str) -> erasure.ErasureReport:
+    def erase_person(
+        self, person_id: str, *, by: Actor | str, reason: str
+    ) -> erasure.ErasureReport:
         """Erase a person's personal data on request: the content of every event of every
         object about them (the why and what of each change) is replaced by its digest, and
         their snapshots are dropped; who did what when stays, and the log still verifies. The
@@ -268,16 +290,18 @@ class Perfcore:
             PermissionDenied: ``by`` may not erase personal data.
             ValidationError: the reason is blank.
         """
-        check_actor(by)
+        actor = self._runner.reader(by)
         check_id("person_id", person_id)
-        self.policy.authorize(by, "Person", None, "erase")
+        self.policy.authorize(
+            actor, "Person", None, "erase", self._person_command(actor, "erase", person_id, reason)
+        )
         if not check_text("reason", reason).strip():
             raise ValidationError("reason", "say why the data is erased (the request)")
         with self.store.unit_of_work() as uow:
             report = erasure.erase_person(
                 uow,
                 person_id,
-                by=by.id,
+                by=actor.id,
                 at=self._runner.clock.now(),
                 reason=reason,
                 key=self._runner.audit_key,
@@ -287,12 +311,14 @@ class Perfcore:
             self._runner.cache.forget(kind, id)
         return report
 
-    def export_person(self, person_id: str, *, by: Actor) -> dict[str, Any]:
+    def export_person(self, person_id: str, *, by: Actor | str) -> dict[str, Any]:
         """Everything stored about one person, as JSON data (a subject-access request): every
         object about them with its events, and every event they fired. Reads the whole log
         once. HR only (the policy's ``("Person", "export")`` rule)."""
-        check_actor(by)
+        actor = self._runner.reader(by)
         check_id("person_id", person_id)
-        self.policy.authorize(by, "Person", None, "export")
+        self.policy.authorize(
+            actor, "Person", None, "export", self._person_command(actor, "export", person_id, "")
+        )
         with self.store.unit_of_work() as uow:
             return erasure.export_person(uow, person_id)

@@ -1,4 +1,9 @@
-"""The shape every aggregate's service shares: ``get``, ``create`` and firing one trigger."""
+"""The shape every aggregate's service shares: ``get``, ``create`` and firing one trigger.
+
+Every read names its reader and every command its actor; each gets the object as that person
+may see it (:meth:`AggregateService._shown`), and a person who may not read an object is told
+it is not there (:class:`~perfcore.errors.NotFound`), whether it is or not.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +13,23 @@ from typing import Any, ClassVar, Generic, TypeVar, cast
 from perfcore._aggregate import Aggregate
 from perfcore._validate import check_id, check_optional_id
 from perfcore.actor import Actor
-from perfcore.errors import ValidationError
+from perfcore.errors import NotFound, ValidationError
 from perfcore.lifecycle import lifecycle_of
 from perfcore.services._runner import Runner, Session, repository
 
 __all__ = ["AggregateService"]
 
 A = TypeVar("A", bound=Aggregate)
+#: What a reader gets: the object itself, or (for evaluations) a view of it.
+V = TypeVar("V")
 
 
-class AggregateService(Generic[A]):
+class AggregateService(Generic[A, V]):
     """The commands of one aggregate type, each run in its own unit of work.
 
     Subclasses set :attr:`kind` and write one short method per command, so that each has its
-    own signature and docstring; the work is done here.
+    own signature and docstring; the work is done here. ``A`` is the type, ``V`` what a reader
+    gets of it (the type itself, unless :meth:`_shown` says otherwise).
     """
 
     kind: ClassVar[type[Aggregate]]
@@ -37,20 +45,39 @@ class AggregateService(Generic[A]):
     def _name(self) -> str:
         return lifecycle_of(self.kind).name
 
-    def get(self, id: str) -> A:
-        """The stored object.
+    def get(self, id: str, *, by: Actor | str) -> V:
+        """The stored object, as ``by`` may see it (the policy's ``read`` rule: see
+        :mod:`perfcore.reading`).
 
         Raises:
-            NotFound: nothing is stored under ``id``.
-            ValidationError: ``id`` is not an id.
+            NotFound: nothing is stored under ``id`` that ``by`` may read.
+            ValidationError: ``id`` is not an id, or ``by`` not an Actor (or, with a
+                directory, an id).
+            PermissionDenied: ``by`` claims a role the directory does not give them.
         """
-        check_id("id", id)
-        return cast(A, self._runner.read(lambda uow: repository(uow, self._name).get(id)))
+        found = self.find(id, by=by)
+        if found is None:
+            raise NotFound(self._name, id, self._runner.reader(by).id)
+        return found
 
-    def find(self, id: str) -> A | None:
-        """The stored object, or ``None``."""
+    def find(self, id: str, *, by: Actor | str) -> V | None:
+        """The stored object as ``by`` may see it, or ``None`` when there is none they may
+        read."""
         check_id("id", id)
-        return cast("A | None", self._runner.read(lambda uow: repository(uow, self._name).find(id)))
+        reader = self._runner.reader(by)
+        obj = cast("A | None", self._runner.read(lambda uow: repository(uow, self._name).find(id)))
+        if obj is None or not self._runner.policy.may_read(reader, self._name, obj):
+            return None
+        return self._shown(obj, reader)
+
+    def _shown(self, obj: A, reader: Actor) -> V:
+        """What ``reader``, who may read ``obj``, sees of it: the object itself, by default."""
+        return cast(V, obj)
+
+    def _result(self, obj: A, by: Actor | str) -> V:
+        """A command's result as its actor sees it (:meth:`_shown`); services whose readers all
+        see the object whole need not resolve the actor again."""
+        return cast(V, obj)
 
     def _create(
         self,
@@ -59,7 +86,7 @@ class AggregateService(Generic[A]):
         by: Actor,
         fields: Mapping[str, Any],
         idempotency_key: str | None,
-    ) -> A:
+    ) -> V:
         """Create an object with the type's ``create`` (``id`` from the id factory if None)."""
         check_optional_id("id", id)
         kind = cast(type[A], self.kind)
@@ -72,7 +99,8 @@ class AggregateService(Generic[A]):
             return session.changed(obj)
 
         args = {"id": id, "by": by, **fields}
-        return self._runner.run(f"{self._name}.create", args, work, idempotency_key)
+        created = self._runner.run(f"{self._name}.create", args, work, idempotency_key)
+        return self._result(created, by)
 
     def _fire(
         self,
@@ -82,26 +110,27 @@ class AggregateService(Generic[A]):
         by: Actor,
         idempotency_key: str | None,
         **arguments: Any,
-    ) -> A:
-        """Load ``id``, run its ``trigger`` command with ``arguments`` at the clock's time under
-        the policy, and save the result."""
+    ) -> V:
+        """Load ``id`` (which the actor must be able to read), run its ``trigger`` command with
+        ``arguments`` at the clock's time under the policy, and save the result."""
         check_id(self.id_argument, id)
         kind = cast(type[A], self.kind)
 
         def work(session: Session) -> A:
             actor = session.actor(by)
-            obj = session.load(kind, id)
+            obj = session.load_for(actor, kind, id)
             command: Callable[..., A] = getattr(obj, trigger)
             return session.changed(
                 command(by=actor, at=session.at, policy=session.policy, **arguments)
             )
 
         args = {"id": id, "by": by, **arguments}
-        return self._runner.run(f"{self._name}.{trigger}", args, work, idempotency_key)
+        changed = self._runner.run(f"{self._name}.{trigger}", args, work, idempotency_key)
+        return self._result(changed, by)
 
     def _edit(
         self, id: str, fields: Mapping[str, Any], *, by: Actor, idempotency_key: str | None
-    ) -> A:
+    ) -> V:
         """Fire ``edit`` with ``fields``, each of which must be one of :attr:`editable`:
         checked before anything else, so that no name reaches a keyword of its own (``id``,
         ``by``, ``at``, ``policy``) or a field no command may set (``version``, ``state``)."""
@@ -120,6 +149,8 @@ class AggregateService(Generic[A]):
         args: Mapping[str, Any],
         work: Callable[[Session], A],
         idempotency_key: str | None,
-    ) -> A:
-        """Run a command that spans objects (``work`` loads and notes them itself)."""
-        return self._runner.run(f"{self._name}.{trigger}", args, work, idempotency_key)
+    ) -> V:
+        """Run a command that spans objects (``work`` loads and notes them itself, the one it
+        acts on with :meth:`~perfcore.services._runner.Session.load_for`)."""
+        changed = self._runner.run(f"{self._name}.{trigger}", args, work, idempotency_key)
+        return self._result(changed, args["by"])

@@ -28,6 +28,7 @@ from perfcore.directory import Directory, resolve_actor
 from perfcore.errors import (
     ConcurrencyError,
     IdempotencyConflict,
+    NotFound,
     PerfcoreError,
     StorageError,
     ValidationError,
@@ -49,7 +50,7 @@ from perfcore.repositories import Repositories, Repository
 from perfcore.services._notifications import notifications_for
 from perfcore.streams import ObjectCache, Streams, aggregate_type
 
-__all__ = ["Bulk", "Runner", "Session"]
+__all__ = ["Bulk", "Runner", "Session", "scoped_key"]
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -77,6 +78,30 @@ def _jsonable(value: Any) -> Any:
     if data is value:
         raise TypeError(f"{type(value).__name__} is not JSON data")
     return data
+
+
+def scoped_key(person_id: str, key: str) -> str:
+    """The key an idempotency record is stored under: the caller's ``key`` within the acting
+    person's own keys, so that one person's key can neither be claimed first nor read back by
+    another (the person's id is length-prefixed, so no two pairs give one stored key).
+
+    >>> scoped_key("ana", "req-1")
+    '3:ana/req-1'
+    """
+    return f"{len(person_id)}:{person_id}/{key}"
+
+
+def _person_of(by: object) -> str:
+    """The id a command's ``by`` names (an id, or an Actor's); "" for anything else, which the
+    command then refuses when it resolves the actor.
+
+    Raises:
+        ValidationError: ``by`` is text that is not an id.
+    """
+    if isinstance(by, str):
+        return check_id("by", by)
+    found = getattr(by, "id", "")
+    return found if isinstance(found, str) else ""
 
 
 def fingerprint(command: str, args: Mapping[str, Any]) -> str:
@@ -174,6 +199,20 @@ class Session:
             return cast(A, known.current)
         obj = cast(A, self.uow.streams.get(name, id))
         self._objects[(name, id)] = _Loaded(obj.version, obj)
+        return obj
+
+    def load_for(self, actor: Actor, kind: type[A], id: str) -> A:
+        """:meth:`load` the object a command acts on, which ``actor`` must be able to read: to
+        anyone else it is not there (:class:`NotFound`, the same as for a missing object), so
+        that the command's refusal tells them nothing about it.
+
+        Raises:
+            NotFound: nothing of that type is stored under ``id`` that ``actor`` may read.
+        """
+        name = lifecycle_of(kind).name
+        obj = self.find(kind, id)
+        if obj is None or not self.policy.may_read(actor, name, obj):
+            raise NotFound(name, id, actor.id)
         return obj
 
     def find(self, kind: type[A], id: str) -> A | None:
@@ -361,7 +400,8 @@ class Runner:
         A command whose commit conflicts only with objects it read but did not change, with a
         stream it claimed, or with its own idempotency key is run again (its rules are checked
         again on the fresh data); concurrent requests with one idempotency key all receive the
-        first one's result.
+        first one's result. A key is the acting person's own (:func:`scoped_key`): the same
+        key sent by two people is two requests.
 
         Raises:
             IdempotencyConflict: the key was used for another command or other arguments.
@@ -369,7 +409,18 @@ class Runner:
             PerfcoreError: whatever the domain command raised (nothing is written).
         """
         check_optional_id("idempotency_key", idempotency_key)
-        digest = fingerprint(command, args) if idempotency_key is not None else ""
+        if idempotency_key is None:
+            return self._run(work, None, "")
+        asked = idempotency_key
+        try:
+            return self._run(
+                work, scoped_key(_person_of(args.get("by")), asked), fingerprint(command, args)
+            )
+        except IdempotencyConflict as conflict:
+            # Told as the caller sent it, not as it is stored.
+            raise IdempotencyConflict(asked, conflict.first) from None
+
+    def _run(self, work: Callable[[Session], A], idempotency_key: str | None, digest: str) -> A:
         bulk = self.active_bulk
         if bulk is not None:
             return self._in_bulk(bulk, work, idempotency_key, digest)
@@ -433,6 +484,19 @@ class Runner:
         bulk.commands += 1
         bulk.events += sum(len(new) for _obj, new in written)
         return result
+
+    def reader(self, by: Actor | str) -> Actor:
+        """The person reading, as the directory has them on the clock's day (the caller's
+        :class:`~perfcore.actor.Actor` as given, without a directory).
+
+        Raises:
+            PermissionDenied: the directory does not know them that day, or they claim a role
+                or department it does not give them.
+            ValidationError: ``by`` is not an Actor (or, with a directory, an id).
+        """
+        if self.directory is None:
+            return check_actor(by)
+        return resolve_actor(self.directory, by, self.clock.now().date())
 
     def read(self, work: Callable[[Repositories], T]) -> T:
         """Run a query in a unit of work that writes nothing (inside a bulk, in the bulk's,

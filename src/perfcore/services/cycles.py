@@ -34,10 +34,12 @@ from perfcore.cycle_status import (
     ParticipantStatus,
     PlanRef,
 )
+from perfcore.errors import NotFound
 from perfcore.evaluation import Evaluation
 from perfcore.goal import Goal, GoalState
 from perfcore.job_description import JobDescriptionState
 from perfcore.plan import Plan, PlanKind
+from perfcore.policy import Policy
 from perfcore.ports import StreamHead
 from perfcore.repositories import Repositories
 from perfcore.review_cycle import _EDITABLE, ReviewCycle, ReviewCycleState
@@ -73,6 +75,18 @@ _GOAL_STATES = tuple(state.value for state in GoalState)
 #: Up to this many participants, their goals are found owner by owner (one indexed query each)
 #: rather than the whole organisation's, state by state.
 _FEW = 64
+
+
+def readable_cycle(uow: Repositories, policy: Policy, reader: Actor, cycle_id: str) -> ReviewCycle:
+    """The stored cycle, if ``reader`` may read it.
+
+    Raises:
+        NotFound: no cycle is stored under ``cycle_id`` that ``reader`` may read.
+    """
+    cycle = uow.cycles.find(cycle_id)
+    if cycle is None or not policy.may_read(reader, "ReviewCycle", cycle):
+        raise NotFound("ReviewCycle", cycle_id, reader.id)
+    return cycle
 
 
 def cycle_status(
@@ -189,7 +203,7 @@ def _goals(
     return found
 
 
-class CycleService(AggregateService[ReviewCycle]):
+class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
     """Review cycles: plan, start, and advance through the stages to closed."""
 
     kind = ReviewCycle
@@ -315,13 +329,19 @@ class CycleService(AggregateService[ReviewCycle]):
         """
         return self._advance(cycle_id, None, by, reason, idempotency_key)
 
-    def status(self, cycle_id: str, *, on: dt.date) -> CycleStatus:
-        """The summary of the participants' work as stored, with goal standings on ``on``."""
+    def status(self, cycle_id: str, *, by: Actor | str, on: dt.date) -> CycleStatus:
+        """The summary of the participants' work as stored, with goal standings on ``on``, for
+        a reader of the cycle.
+
+        Raises:
+            NotFound: no cycle is stored under ``cycle_id`` that ``by`` may read.
+        """
         check_id("cycle_id", cycle_id)
         check_date("on", on)
+        reader = self._runner.reader(by)
 
         def work(uow: Repositories) -> CycleStatus:
-            return cycle_status(uow, uow.cycles.get(cycle_id), on)
+            return cycle_status(uow, readable_cycle(uow, self._runner.policy, reader, cycle_id), on)
 
         return self._runner.read(work)
 
@@ -337,7 +357,7 @@ class CycleService(AggregateService[ReviewCycle]):
 
         def work(session: Session) -> ReviewCycle:
             actor = session.actor(by)
-            cycle = session.load(ReviewCycle, cycle_id)
+            cycle = session.load_for(actor, ReviewCycle, cycle_id)
             fired = trigger if trigger is not None else NEXT.get(cycle.state, "close")
             options: dict[str, Any] = {"reason": reason}
             if fired in NEEDS_STATUS:

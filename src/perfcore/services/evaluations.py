@@ -16,16 +16,26 @@ from perfcore.evaluation import Evaluation, Rating, RatingScale, Relationship, S
 from perfcore.job_description import JobDescription
 from perfcore.services._base import AggregateService
 from perfcore.services._runner import Session
+from perfcore.visibility import EvaluationView, view_for
 
 __all__ = ["EvaluationService"]
 
 
-class EvaluationService(AggregateService[Evaluation]):
+class EvaluationService(AggregateService[Evaluation, EvaluationView]):
     """Evaluations: schedule, open, self review, feedback, manager review, calibrate,
     finalize, acknowledge or dispute."""
 
     kind = Evaluation
     id_argument = "evaluation_id"
+
+    def _shown(self, obj: Evaluation, reader: Actor) -> EvaluationView:
+        """The reader's view (:mod:`perfcore.visibility`): the subject's, a reviewer's, or,
+        for the evaluator and HR, the evaluation itself."""
+        return view_for(obj, reader, self._runner.policy)
+
+    def _result(self, obj: Evaluation, by: Actor | str) -> EvaluationView:
+        # Only the directory knows who ``by`` is today: resolve them again for the view.
+        return self._shown(obj, self._runner.reader(by))
 
     def create(
         self,
@@ -43,7 +53,7 @@ class EvaluationService(AggregateService[Evaluation]):
         cycle_id: str | None = None,
         id: str | None = None,
         idempotency_key: str | None = None,
-    ) -> Evaluation:
+    ) -> EvaluationView:
         """Schedule an evaluation (see :meth:`perfcore.evaluation.Evaluation.create`).
 
         The job description's number and criteria are taken from the stored description
@@ -94,7 +104,7 @@ class EvaluationService(AggregateService[Evaluation]):
 
     def open(
         self, evaluation_id: str, *, by: Actor, idempotency_key: str | None = None
-    ) -> Evaluation:
+    ) -> EvaluationView:
         """Open the evaluation for the self review; the subject is notified."""
         return self._fire(evaluation_id, "open", by=by, idempotency_key=idempotency_key)
 
@@ -105,7 +115,7 @@ class EvaluationService(AggregateService[Evaluation]):
         by: Actor,
         ratings: Sequence[Rating],
         idempotency_key: str | None = None,
-    ) -> Evaluation:
+    ) -> EvaluationView:
         """Record the subject's own ratings."""
         return self._fire(
             evaluation_id,
@@ -117,7 +127,7 @@ class EvaluationService(AggregateService[Evaluation]):
 
     def skip_self_review(
         self, evaluation_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> Evaluation:
+    ) -> EvaluationView:
         """Go on to the manager review without a self review, saying why."""
         return self._fire(
             evaluation_id, "skip_self_review", by=by, reason=reason, idempotency_key=idempotency_key
@@ -131,7 +141,7 @@ class EvaluationService(AggregateService[Evaluation]):
         reviewer_id: str,
         relationship: Relationship | str,
         idempotency_key: str | None = None,
-    ) -> Evaluation:
+    ) -> EvaluationView:
         """Ask a reviewer for feedback; the reviewer is notified."""
         return self._fire(
             evaluation_id,
@@ -150,7 +160,7 @@ class EvaluationService(AggregateService[Evaluation]):
         scores: Mapping[str, Score],
         comment: str = "",
         idempotency_key: str | None = None,
-    ) -> Evaluation:
+    ) -> EvaluationView:
         """Record a requested reviewer's feedback."""
         return self._fire(
             evaluation_id,
@@ -163,7 +173,7 @@ class EvaluationService(AggregateService[Evaluation]):
 
     def decline_feedback(
         self, evaluation_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> Evaluation:
+    ) -> EvaluationView:
         """Record that a requested reviewer will not give feedback, and why."""
         return self._fire(
             evaluation_id, "decline_feedback", by=by, reason=reason, idempotency_key=idempotency_key
@@ -171,7 +181,7 @@ class EvaluationService(AggregateService[Evaluation]):
 
     def waive_feedback(
         self, evaluation_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> Evaluation:
+    ) -> EvaluationView:
         """Let the manager review go ahead without the feedback minimum (HR), saying why."""
         return self._fire(
             evaluation_id, "waive_feedback", by=by, reason=reason, idempotency_key=idempotency_key
@@ -184,7 +194,7 @@ class EvaluationService(AggregateService[Evaluation]):
         by: Actor,
         ratings: Sequence[Rating],
         idempotency_key: str | None = None,
-    ) -> Evaluation:
+    ) -> EvaluationView:
         """Record the evaluator's ratings, each with evidence."""
         return self._fire(
             evaluation_id,
@@ -203,7 +213,7 @@ class EvaluationService(AggregateService[Evaluation]):
         score: Score | None,
         reason: str,
         idempotency_key: str | None = None,
-    ) -> Evaluation:
+    ) -> EvaluationView:
         """Note HR's calibration of one criterion (``score=None`` keeps it)."""
         return self._fire(
             evaluation_id,
@@ -217,7 +227,7 @@ class EvaluationService(AggregateService[Evaluation]):
 
     def finalize(
         self, evaluation_id: str, *, by: Actor, idempotency_key: str | None = None
-    ) -> Evaluation:
+    ) -> EvaluationView:
         """Make the result final, with the policy's score weights."""
         return self._fire(evaluation_id, "finalize", by=by, idempotency_key=idempotency_key)
 
@@ -228,7 +238,7 @@ class EvaluationService(AggregateService[Evaluation]):
         by: Actor,
         comment: str = "",
         idempotency_key: str | None = None,
-    ) -> Evaluation:
+    ) -> EvaluationView:
         """The subject acknowledges the final result."""
         return self._fire(
             evaluation_id, "acknowledge", by=by, comment=comment, idempotency_key=idempotency_key
@@ -236,7 +246,7 @@ class EvaluationService(AggregateService[Evaluation]):
 
     def dispute(
         self, evaluation_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> Evaluation:
+    ) -> EvaluationView:
         """The subject disputes the final result, saying why."""
         return self._fire(
             evaluation_id, "dispute", by=by, reason=reason, idempotency_key=idempotency_key
@@ -250,7 +260,7 @@ class EvaluationService(AggregateService[Evaluation]):
         resolution: str,
         reopen: bool = False,
         idempotency_key: str | None = None,
-    ) -> Evaluation:
+    ) -> EvaluationView:
         """Resolve the dispute: keep the result, or reopen it for calibration."""
         return self._fire(
             evaluation_id,

@@ -31,7 +31,7 @@ __all__ = ["GoalService"]
 Number = Decimal | int | str
 
 
-class GoalService(AggregateService[Goal]):
+class GoalService(AggregateService[Goal, Goal]):
     """Goals: draft, propose, approve, check in, achieve, miss, cancel."""
 
     kind = Goal

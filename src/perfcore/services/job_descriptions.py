@@ -19,7 +19,7 @@ from perfcore.services._runner import Session
 __all__ = ["JobDescriptionService"]
 
 
-class JobDescriptionService(AggregateService[JobDescription]):
+class JobDescriptionService(AggregateService[JobDescription, JobDescription]):
     """Job descriptions: draft, feedback, endorse, publish (superseding), retire."""
 
     kind = JobDescription
@@ -94,7 +94,7 @@ class JobDescriptionService(AggregateService[JobDescription]):
 
         def work(session: Session) -> JobDescription:
             actor = session.actor(by)
-            source = session.load(JobDescription, jd_id)
+            source = session.load_for(actor, JobDescription, jd_id)
             session.claim(LINEAGE, source.lineage_id, "draft", actor.id, number=source.number + 1)
             _check_newest(session, source, "new_version")
             new_id = id if id is not None else session.new_id("JobDescription")
@@ -170,7 +170,7 @@ class JobDescriptionService(AggregateService[JobDescription]):
 
         def work(session: Session) -> JobDescription:
             actor = session.actor(by)
-            jd = session.load(JobDescription, jd_id)
+            jd = session.load_for(actor, JobDescription, jd_id)
             session.claim(LINEAGE, jd.lineage_id, "publish", actor.id, number=jd.number)
             published = jd.publish(by=actor, at=session.at, reason=reason, policy=session.policy)
             _check_newest(session, jd, "publish", published_only=True)

@@ -19,7 +19,7 @@ from perfcore.services._runner import Session
 __all__ = ["PlanService"]
 
 
-class PlanService(AggregateService[Plan]):
+class PlanService(AggregateService[Plan, Plan]):
     """Plans: draft, submit, approve, acknowledge, review, attain, close, cancel."""
 
     kind = Plan
@@ -134,7 +134,7 @@ class PlanService(AggregateService[Plan]):
 
         def work(session: Session) -> Plan:
             actor = session.actor(by)
-            plan = session.load(Plan, plan_id)
+            plan = session.load_for(actor, Plan, plan_id)
             states: dict[str, GoalState] = {}
             for goal_id in plan.goal_ids:
                 goal = session.find(Goal, goal_id)

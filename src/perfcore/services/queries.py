@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -26,6 +26,7 @@ from perfcore._validate import (
     check_page,
     shown,
 )
+from perfcore.actor import Actor
 from perfcore.cycle_status import ProgressReport
 from perfcore.errors import ValidationError
 from perfcore.goal import Goal, GoalState, Standing
@@ -34,7 +35,7 @@ from perfcore.ports import StreamHead
 from perfcore.repositories import Repositories
 from perfcore.services._as_of import as_of
 from perfcore.services._runner import Runner
-from perfcore.services.cycles import cycle_status
+from perfcore.services.cycles import cycle_status, readable_cycle
 
 __all__ = ["GoalStatus", "PlanReview", "Queries"]
 
@@ -117,7 +118,10 @@ class PlanReview:
 
 
 class Queries:
-    """Read-only questions, each answered from one unit of work."""
+    """Read-only questions, each answered from one unit of work, for a reader: each names who
+    asks (``by``) and answers with only what the policy lets them read (see
+    :mod:`perfcore.reading`): a manager asking who is behind hears of their own line, HR of
+    everyone."""
 
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
@@ -126,24 +130,27 @@ class Queries:
         self,
         manager_id: str,
         *,
+        by: Actor | str,
         on: dt.date,
         limit: int | None = None,
         after: tuple[str, str] | None = None,
     ) -> list[GoalStatus]:
-        """Every goal ``manager_id`` oversees that existed on day ``on``, with its progress and
-        standing then; ordered by owner, then goal id (the key ``after`` takes: ``(owner_id,
-        goal_id)``), at most ``limit`` of them."""
+        """Every goal ``manager_id`` oversees that existed on day ``on`` and ``by`` may read,
+        with its progress and standing then; ordered by owner, then goal id (the key ``after``
+        takes: ``(owner_id, goal_id)``), at most ``limit`` of them."""
         check_id("manager_id", manager_id)
         day = check_date("on", on)
         _page_args(limit, after, (str, str))
+        readable = self._readable(by, "Goal")
 
         def work(uow: Repositories) -> list[GoalStatus]:
             heads = sorted(uow.events.find("Goal", "manager", manager_id), key=_owner_then_id)
             statuses = (
                 GoalStatus.of(then, day)
                 for head in _paged(heads, _owner_then_id, after, None)
-                if (then := as_of(cast(Goal, uow.streams.load_head(head)), day, uow.streams))
-                is not None
+                if (goal := cast(Goal, uow.streams.load_head(head))) is not None
+                and readable(goal)
+                and (then := as_of(goal, day, uow.streams)) is not None
             )
             return _paged(statuses, _status_key, None, limit)
 
@@ -152,15 +159,17 @@ class Queries:
     def behind(
         self,
         *,
+        by: Actor | str,
         on: dt.date,
         department: str | None = None,
         limit: int | None = None,
         after: tuple[str, str] | None = None,
     ) -> list[GoalStatus]:
-        """Who is behind on their goals: every goal that stood behind on day ``on`` (under way,
-        with less progress than a steady pace from start to due), in the whole organisation or
-        in one ``department`` (the owner's department in the directory that day); ordered by
-        owner, then goal id (the key ``after`` takes), at most ``limit`` of them.
+        """Who is behind on their goals: every goal ``by`` may read that stood behind on day
+        ``on`` (under way, with less progress than a steady pace from start to due), in the
+        whole organisation or in one ``department`` (the owner's department in the directory
+        that day); ordered by owner, then goal id (the key ``after`` takes), at most ``limit``
+        of them.
 
         Only goals that were ever under way are considered (found by state in the store), and,
         for a department, only those whose owner is in it are decoded.
@@ -175,6 +184,7 @@ class Queries:
         directory = self._runner.directory
         if department is not None and directory is None:
             raise ValidationError("department", "perfcore was made without a directory")
+        readable = self._readable(by, "Goal")
 
         def member(owner: object) -> bool:
             if department is None:
@@ -195,7 +205,10 @@ class Queries:
 
             def statuses() -> Iterable[GoalStatus]:
                 for head in _paged(heads, _owner_then_id, after, None):
-                    then = as_of(cast(Goal, uow.streams.load_head(head)), day, uow.streams)
+                    goal = cast(Goal, uow.streams.load_head(head))
+                    if not readable(goal):
+                        continue
+                    then = as_of(goal, day, uow.streams)
                     if then is not None and then.standing(day) is Standing.BEHIND:
                         yield GoalStatus.of(then, day)
 
@@ -203,11 +216,14 @@ class Queries:
 
         return self._runner.read(work)
 
-    def standings(self, manager_id: str, *, on: dt.date) -> dict[Standing, list[GoalStatus]]:
-        """The team's goals by how they stood on day ``on``: who is on track, behind, achieved,
-        missed (every standing is a key, with an empty list when no goal has it)."""
+    def standings(
+        self, manager_id: str, *, by: Actor | str, on: dt.date
+    ) -> dict[Standing, list[GoalStatus]]:
+        """The team's goals (those ``by`` may read) by how they stood on day ``on``: who is on
+        track, behind, achieved, missed (every standing is a key, with an empty list when no
+        goal has it)."""
         grouped: dict[Standing, list[GoalStatus]] = {standing: [] for standing in Standing}
-        for status in self.team_goals(manager_id, on=on):
+        for status in self.team_goals(manager_id, by=by, on=on):
             grouped[status.standing].append(status)
         return grouped
 
@@ -216,18 +232,20 @@ class Queries:
         start: dt.date,
         end: dt.date,
         *,
+        by: Actor | str,
         author_id: str | None = None,
         include_overdue: bool = True,
         limit: int | None = None,
         after: tuple[dt.date, str] | None = None,
     ) -> list[PlanReview]:
-        """Active plans whose next review (:attr:`Plan.review_due`, from each plan's schedule)
-        falls from ``start`` to ``end``, both included; ordered by that day, then plan id (the
-        key ``after`` takes: ``(due, plan_id)``), at most ``limit`` of them.
+        """Active plans ``by`` may read whose next review (:attr:`Plan.review_due`, from each
+        plan's schedule) falls from ``start`` to ``end``, both included; ordered by that day,
+        then plan id (the key ``after`` takes: ``(due, plan_id)``), at most ``limit`` of them.
 
         Args:
             start: the first day of the range.
             end: the last day of the range.
+            by: who asks.
             author_id: only the plans this person wrote (a manager's own), if given: found by
                 the plans' ``owner`` query column, so only that author's plans are decoded.
             include_overdue: also the plans whose review fell due before ``start`` and has not
@@ -242,6 +260,7 @@ class Queries:
             raise ValidationError("end", f"{last} comes before the start {first}")
         _page_args(limit, after, (dt.date, str))
         active = PlanState.ACTIVE.value
+        readable = self._readable(by, "Plan")
 
         def work(uow: Repositories) -> list[PlanReview]:
             if author_id is None:
@@ -256,25 +275,37 @@ class Queries:
                 due = plan.review_due
                 if due is None or due > last or (due < first and not include_overdue):
                     continue
-                if author_id is None or plan.author_id == author_id:
+                if (author_id is None or plan.author_id == author_id) and readable(plan):
                     found.append(PlanReview(plan=plan, due=due))
             found.sort(key=_review_key)
             return _paged(found, _review_key, after, limit)
 
         return self._runner.read(work)
 
-    def cycle_progress(self, cycle_id: str, *, on: dt.date) -> ProgressReport:
+    def cycle_progress(self, cycle_id: str, *, by: Actor | str, on: dt.date) -> ProgressReport:
         """Where every stage and every participant of a cycle stands on day ``on``: what is
         done, who holds each stage up and why, who is meeting their goals (see
-        :meth:`perfcore.review_cycle.ReviewCycle.progress`)."""
+        :meth:`perfcore.review_cycle.ReviewCycle.progress`), for a reader of the cycle.
+
+        Raises:
+            NotFound: no cycle is stored under ``cycle_id`` that ``by`` may read.
+        """
         check_id("cycle_id", cycle_id)
         day = check_date("on", on)
+        reader = self._runner.reader(by)
 
         def work(uow: Repositories) -> ProgressReport:
-            cycle = uow.cycles.get(cycle_id)
+            cycle = readable_cycle(uow, self._runner.policy, reader, cycle_id)
             return cycle.progress(cycle_status(uow, cycle, day), day)
 
         return self._runner.read(work)
+
+    def _readable(self, by: Actor | str, kind: str) -> Callable[[Any], bool]:
+        """Whether the reader ``by`` (resolved once, through the directory) may read an object
+        of ``kind``."""
+        reader = self._runner.reader(by)
+        policy = self._runner.policy
+        return lambda obj: policy.may_read(reader, kind, obj)
 
 
 def _owner_then_id(head: StreamHead) -> tuple[str, str]:

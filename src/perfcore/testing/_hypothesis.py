@@ -26,12 +26,13 @@ def public_types() -> tuple[type[Any], ...]:
     from perfcore.audit import AuditCheckpoint, AuditReport
     from perfcore.directory import Person, Placement
     from perfcore.events import Event
-    from perfcore.lifecycle import Guard, Lifecycle, Step
+    from perfcore.lifecycle import Command, Guard, Lifecycle, Step
     from perfcore.policy import EndorsementPolicy, EvaluationPolicy, Policy, ScoreWeights
     from perfcore.ports import Notification, RecordedEvent, Snapshot, StreamHead
     from perfcore.records import Acknowledgement
     from perfcore.review_cycle import ReviewCycle
     from perfcore.rules import Rule
+    from perfcore.visibility import ReviewerView, SubjectView
 
     return (
         Actor, Person, Placement, Aggregate, Event, Acknowledgement,
@@ -49,7 +50,7 @@ def public_types() -> tuple[type[Any], ...]:
         cycle_status.GoalCounts, cycle_status.StageProgress, cycle_status.ParticipantProgress,
         cycle_status.ProgressReport,
         Policy, EndorsementPolicy, EvaluationPolicy, ScoreWeights, Rule,
-        Lifecycle, Step, Guard,
+        Lifecycle, Step, Guard, Command, SubjectView, ReviewerView,
         RecordedEvent, StreamHead, Snapshot, AuditCheckpoint, AuditReport, Notification,
     )  # fmt: skip
 

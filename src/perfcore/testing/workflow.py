@@ -314,14 +314,14 @@ class WorkflowMachine(RuleBasedStateMachine):
             AssertionError: the store and the reference disagree, a refused command changed
                 something, or an accepted one changed more (or less) than it should.
         """
-        key = call.idempotency_key
+        key = call.stored_key
         if key is not None and key not in self.keys:
             self.keys.append(key)
         before = self.snapshot
         outcome = self._run(call)
         after = self.take()
         if outcome.accepted:
-            self.logged += steps.check_accepted(call, outcome, before, after)
+            self.logged += steps.check_accepted(call, outcome, before, after, type(self).policy)
             if key is not None:
                 self.last_keyed = (call, outcome)
         else:
@@ -349,11 +349,12 @@ class WorkflowMachine(RuleBasedStateMachine):
         return any(kind == name for kind, _ in self.snapshot.objects)
 
     def _reuses_a_key(self, call: Call) -> bool:
-        """Whether ``call`` carries the key of the last keyed request, a different command."""
+        """Whether ``call`` carries the key of the last keyed request, a different command by
+        the same person (a key is each person's own)."""
         if call.idempotency_key is None or self.last_keyed is None:
             return False
         first, _ = self.last_keyed
-        return call.idempotency_key == first.idempotency_key and (first.service, first.method) != (
+        return call.stored_key == first.stored_key and (first.service, first.method) != (
             call.service,
             call.method,
         )

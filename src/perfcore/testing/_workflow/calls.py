@@ -24,7 +24,10 @@ from perfcore.errors import (
     TransitionNotAllowed,
     ValidationError,
 )
+from perfcore.lifecycle import lifecycle_of
 from perfcore.services import Perfcore
+from perfcore.services._runner import scoped_key
+from perfcore.visibility import ReviewerView, SubjectView
 
 __all__ = ["REFUSALS", "SERVICES", "Call", "Outcome"]
 
@@ -76,6 +79,12 @@ class Call:
         key: str | None = self.args.get("idempotency_key")
         return key
 
+    @property
+    def stored_key(self) -> str | None:
+        """The key its idempotency record is stored under: the caller's, within their own."""
+        key = self.idempotency_key
+        return None if key is None else scoped_key(self.by.id, key)
+
     def with_key(self, key: str) -> Call:
         """The same call, with an idempotency key."""
         return attrs.evolve(self, args={**self.args, "idempotency_key": key})
@@ -102,14 +111,24 @@ class Outcome:
     """What a call did: the object it returned, or the refusal it raised.
 
     Attributes:
-        result: the returned object (``None`` when refused).
+        result: the returned object, or the view of it the caller may see (the subject's or a
+            reviewer's view of an evaluation); ``None`` when refused.
         refusal: ``"ErrorType: message"`` when refused, else ``""``.
 
     .. versionadded:: 0.1.0
     """
 
-    result: Aggregate | None = None
+    result: Aggregate | SubjectView | ReviewerView | None = None
     refusal: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The (type name, id) of the object the call returned."""
+        result = self.result
+        assert result is not None, "a refused call returned nothing"
+        if isinstance(result, Aggregate):
+            return (lifecycle_of(type(result)).name, result.id)
+        return ("Evaluation", result.id)
 
     @property
     def accepted(self) -> bool:
@@ -123,5 +142,7 @@ class Outcome:
             result = call.run(pc)
         except REFUSALS as error:
             return cls(refusal=f"{type(error).__name__}: {error}")
-        assert isinstance(result, Aggregate), f"{call!r} returned {result!r}"
+        assert isinstance(result, Aggregate | SubjectView | ReviewerView), (
+            f"{call!r} returned {result!r}"
+        )
         return cls(result=result)

@@ -25,6 +25,7 @@ from perfcore.goal import Goal, GoalState
 from perfcore.job_description import JobDescription, JobDescriptionState
 from perfcore.plan import Plan
 from perfcore.policy import Policy
+from perfcore.visibility import SubjectView
 
 __all__ = [
     "check_attainment",
@@ -192,9 +193,14 @@ def _renamed(value: Any, names: Mapping[str, str], field: str | None = None) -> 
 
 
 def _strings(value: Any) -> Iterator[str]:
-    """Every string in a view, keys and values, however deep (and any other value's repr)."""
+    """Every string in a view, field names, keys and values, however deep (and any other
+    value's repr)."""
     if isinstance(value, str):
         yield value
+    elif attrs.has(type(value)):
+        for field in attrs.fields(type(value)):
+            yield field.name
+            yield from _strings(getattr(value, field.name))
     elif isinstance(value, Mapping):
         for key, item in value.items():
             yield from _strings(key)
@@ -242,13 +248,14 @@ def check_subject_view(ev: Evaluation, policy: Policy) -> None:
     view = ev.view_for(Actor(id=ev.subject_id), policy)
     threshold = policy.evaluation.anonymity_threshold
     groups = ev.responses_by_relationship()
-    for group in view["feedback"] or ():
-        responses = groups[group["relationship"]]
+    assert isinstance(view, SubjectView), f"the subject of {ev.id!r} is shown {type(view)}"
+    for group in view.feedback or ():
+        responses = groups[group.relationship]
         assert len(responses) >= threshold, (
-            f"evaluation {ev.id!r} shows a group of {len(responses)} {group['relationship']}"
+            f"evaluation {ev.id!r} shows a group of {len(responses)} {group.relationship}"
         )
         scores = ev.feedback_scores(responses)
-        for criterion in group["averages"]:
+        for criterion in group.averages:
             assert len(scores[criterion]) >= threshold, (
                 f"evaluation {ev.id!r} shows an average of {len(scores[criterion])} scores"
             )

@@ -6,10 +6,16 @@ Its assertions say what broke in words of their own; pytest is asked not to rewr
 
 from __future__ import annotations
 
+from typing import cast
+
+from perfcore._aggregate import Aggregate
+from perfcore.evaluation import Evaluation
 from perfcore.events import Event
+from perfcore.policy import Policy
 from perfcore.services import Delivery
 from perfcore.testing._workflow.calls import Call, Outcome
-from perfcore.testing._workflow.snapshot import Snapshot, key_of
+from perfcore.testing._workflow.snapshot import Snapshot
+from perfcore.visibility import view_for
 
 __all__ = ["check_accepted", "check_delivery", "check_refused", "check_repeated"]
 
@@ -44,16 +50,27 @@ def check_repeated(
     _check_unchanged(f"{call!r} repeated with its key", before, after)
 
 
-def check_accepted(call: Call, outcome: Outcome, before: Snapshot, after: Snapshot) -> list[Event]:
+def check_accepted(
+    call: Call, outcome: Outcome, before: Snapshot, after: Snapshot, policy: Policy | None = None
+) -> list[Event]:
     """An accepted command moved each object it changed on by exactly one version, appended
-    exactly their new events to the log, and touched nothing else. Returns those events."""
+    exactly their new events to the log, and touched nothing else; it returned the object as
+    stored, or exactly the view of it its caller may see (under ``policy``). Returns those
+    events."""
     result = outcome.result
     assert result is not None
     vanished = set(before.objects) - set(after.objects)
     assert not vanished, f"{call!r} made {sorted(vanished)} vanish"
     changed = {k: obj for k, obj in after.objects.items() if before.objects.get(k) != obj}
-    assert after.objects.get(key_of(result)) == result, f"{call!r} returned what was not stored"
-    assert key_of(result) in changed, f"{call!r} was accepted but did not change its object"
+    key = outcome.key
+    stored = after.objects.get(key)
+    assert stored is not None, f"{call!r} returned what was not stored"
+    if isinstance(result, Aggregate):
+        assert stored == result, f"{call!r} returned what was not stored"
+    else:
+        shown = view_for(cast(Evaluation, stored), call.by, policy)
+        assert shown == result, f"{call!r} returned {result!r}, not its caller's view {shown!r}"
+    assert key in changed, f"{call!r} was accepted but did not change its object"
     for key, obj in changed.items():
         old = before.objects.get(key)
         expected = 1 if old is None else old.version + 1
@@ -67,11 +84,11 @@ def check_accepted(call: Call, outcome: Outcome, before: Snapshot, after: Snapsh
         f"{call!r} logged {[_event_key(e) for e in logged]}, not {[_event_key(e) for e in new]}"
     )
     _check_new_notifications(call, before, after, new)
-    request = call.idempotency_key
+    request = call.stored_key
     if request is not None:
         taken = after.keys.get(request)
         assert taken is not None, f"{call!r} did not take its idempotency key"
-        assert (taken.aggregate_id, taken.version) == (result.id, result.version), (
+        assert (taken.aggregate_id, taken.version) == (stored.id, stored.version), (
             f"{call!r} recorded {taken} for its key"
         )
     return logged

@@ -81,7 +81,9 @@ from perfcore.testing.strategies.evaluation import (
     ratings,
     resolutions,
     reviewer_feedback,
+    reviewer_views,
     scores,
+    subject_views,
 )
 from perfcore.testing.strategies.goal import check_ins, goals, metric_values
 from perfcore.testing.strategies.job_description import (
@@ -196,11 +198,13 @@ __all__ = [
     "review_notes",
     "review_schedules",
     "reviewer_feedback",
+    "reviewer_views",
     "rules",
     "score_weights",
     "scores",
     "stage_progress",
     "steps",
+    "subject_views",
     "supports",
     "texts",
     "weights",

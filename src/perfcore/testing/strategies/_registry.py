@@ -12,8 +12,14 @@ from perfcore.actor import Actor, Role
 from perfcore.audit import AuditCheckpoint, AuditReport
 from perfcore.directory import Person, Placement
 from perfcore.events import Event
-from perfcore.lifecycle import Guard, Lifecycle, Step
-from perfcore.policy import EndorsementPolicy, EvaluationPolicy, Policy, ScoreWeights
+from perfcore.lifecycle import Command, Guard, Lifecycle, Step, lifecycle_of, registered_types
+from perfcore.policy import (
+    DEFAULT_POLICY,
+    EndorsementPolicy,
+    EvaluationPolicy,
+    Policy,
+    ScoreWeights,
+)
 from perfcore.ports import Notification, RecordedEvent, Snapshot, StreamHead
 from perfcore.records import Acknowledgement
 from perfcore.review_cycle import ReviewCycle
@@ -29,6 +35,7 @@ from perfcore.testing.strategies import policy as policy_
 from perfcore.testing.strategies import review_cycle as review_cycle_
 from perfcore.testing.strategies.aggregates import aggregates, events
 from perfcore.testing.strategies.records import acknowledgements
+from perfcore.visibility import ReviewerView, SubjectView
 
 
 @st.composite
@@ -50,6 +57,25 @@ def _placements(draw: st.DrawFn) -> Placement:
         effective=draw(_common.dates(), label="effective"),
         person_id=id,
         person=None if left else draw(_persons(id)),
+    )
+
+
+@st.composite
+def _commands(draw: st.DrawFn) -> Command:
+    """What a guard or a rule sees of a command: one of a lifecycle's triggers, fired by
+    someone, at an aware time, with a reason, under the default policy."""
+    kind = draw(
+        st.sampled_from(
+            sorted(lifecycle.name for lifecycle in map(lifecycle_of, registered_types()))
+        )
+    )
+    return Command(
+        trigger=draw(st.sampled_from(lifecycle_of(kind).triggers), label="trigger"),
+        actor=draw(_common.actors(), label="actor"),
+        at=draw(_common.aware_datetimes(), label="at"),
+        reason=draw(_common.reasons(), label="reason"),
+        args={},
+        policy=DEFAULT_POLICY,
     )
 
 
@@ -108,6 +134,9 @@ def strategies_by_type() -> dict[type[Any], st.SearchStrategy[Any]]:
         EvaluationPolicy: policy_.evaluation_policies(),
         ScoreWeights: policy_.score_weights(),
         Rule: policy_.rules(),
+        Command: _commands(),
+        SubjectView: evaluation_.subject_views(),
+        ReviewerView: evaluation_.reviewer_views(),
         Lifecycle: lifecycle_.lifecycles(),
         Step: lifecycle_.steps(),
         Guard: lifecycle_.guards(),

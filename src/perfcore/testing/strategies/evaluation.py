@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import cast
 
 from hypothesis import strategies as st
 
@@ -64,6 +65,7 @@ from perfcore.testing.strategies.job_description import (
     criterion_names,
     weights,
 )
+from perfcore.visibility import ReviewerView, SubjectView
 
 __all__ = [
     "calibration_notes",
@@ -77,7 +79,9 @@ __all__ = [
     "ratings",
     "resolutions",
     "reviewer_feedback",
+    "reviewer_views",
     "scores",
+    "subject_views",
 ]
 
 #: Who may be asked for feedback: people other than the subject and the evaluator, then a few
@@ -264,6 +268,51 @@ def evaluations(
     .. versionchanged:: 0.2.0 ``actors`` and ``ranges``.
     """
     return reached(KIT, checked_states(KIT, states), actors=actors, ranges=ranges)
+
+
+def subject_views(
+    states: Iterable[EvaluationState | str] | None = None,
+) -> st.SearchStrategy[SubjectView]:
+    """What an evaluation's subject may see of it (:class:`perfcore.visibility.SubjectView`),
+    of evaluations in any state (or one of ``states``), under the default policy.
+
+    .. versionadded:: 0.2.0
+    """
+    return evaluations(states).map(
+        lambda ev: cast(SubjectView, ev.view_for(Actor(id=ev.subject_id)))
+    )
+
+
+@st.composite
+def _reviewer_views(draw: st.DrawFn, states: tuple[str, ...] | None) -> ReviewerView:
+    asked = evaluations(states).filter(lambda ev: bool(ev.feedback_requests))
+    evaluation = draw(asked, label="evaluation")
+    request = draw(st.sampled_from(evaluation.feedback_requests), label="reviewer")
+    return cast(ReviewerView, evaluation.view_for(Actor(id=request.reviewer_id)))
+
+
+def reviewer_views(
+    states: Iterable[EvaluationState | str] | None = None,
+) -> st.SearchStrategy[ReviewerView]:
+    """What a reviewer who was asked may see of an evaluation
+    (:class:`perfcore.visibility.ReviewerView`): evaluations that asked someone, in any state
+    from the self review on (or one of ``states``), each seen by one of the reviewers it asked.
+
+    .. versionadded:: 0.2.0
+    """
+    chosen = None if states is None else tuple(str(state) for state in states)
+    return _reviewer_views(chosen or tuple(_ASKING_STATES))
+
+
+#: The states in which an evaluation may have asked for feedback.
+_ASKING_STATES = (
+    "self_review",
+    "manager_review",
+    "calibration",
+    "finalized",
+    "acknowledged",
+    "disputed",
+)
 
 
 # -- content ------------------------------------------------------------------------------------
