@@ -6,11 +6,12 @@ Commands:
 - ``perfcore audit verify --db PATH [--key-file FILE] [--checkpoint LINE] [--quick]``: prove a
   SQLite database against its events; exit status 0 when intact, 1 when tampered with.
 - ``perfcore history --db PATH --as PERSON [--as-of DATE] [--kind TYPE] [--directory PATH] ID``:
-  one object's timeline, if PERSON may read it.
+  one object's timeline, if the policy lets PERSON read it (``Perfcore.history(..., by=)``).
 
 Bad input (a missing file, a file that is not a perfcore database, one written by a newer
-perfcore, a bad date, an unknown id) is one line on stderr and exit status 2; a person who may
-not read what they asked for, exit status 3.
+perfcore, a bad date, an unknown id, or one the person may not read, of which they are told
+nothing) is one line on stderr and exit status 2; a person the directory does not know that day,
+or who may read an object but not its history, exit status 3.
 
 >>> main(["diagram", "goal"])
 %% Goal

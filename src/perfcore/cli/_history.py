@@ -1,9 +1,10 @@
 """``perfcore history``: one object's timeline, for a person who may read it.
 
-perfcore has no authorised read of a history yet (the services' ``Perfcore.history`` names no
-reader), so this command decides who may read one from what the library has: the directory (the
-reader as it has them on the day, with their relations and roles), and, for an evaluation, the
-evaluation's own :func:`~perfcore.visibility.view_for`. :func:`may_read_history` is the rule.
+Who may read a history is the library's decision, not this command's: it asks the services with
+the person as reader (``Perfcore.history(kind, id, by=PERSON)``), on a clock set to the day
+``--as-of`` names, so that the policy's ``(type, "history")`` rule judges them as the directory
+has them that day (see :mod:`perfcore.reading`). Like the services, it tells someone who may not
+read an object nothing about it: not even that it exists.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from perfcore import Perfcore
-from perfcore._aggregate import Aggregate
-from perfcore.actor import Actor, Role
 from perfcore.adapters.sqlite_directory import SQLiteDirectory
 from perfcore.cli._common import (
     EXIT_OK,
@@ -28,63 +27,25 @@ from perfcore.cli._common import (
     write,
 )
 from perfcore.directory import Directory, resolve_actor
-from perfcore.errors import PermissionDenied, ValidationError
-from perfcore.evaluation import Evaluation
+from perfcore.errors import NotFound, PermissionDenied, ValidationError
 from perfcore.events import Event
-from perfcore.goal import Goal
-from perfcore.job_description import JobDescription
-from perfcore.plan import ApproverKind, Plan
-from perfcore.policy import DEFAULT_POLICY, Policy
-from perfcore.services._base import AggregateService
 
-__all__ = ["add_parser", "may_read_history", "timeline"]
+__all__ = ["add_parser", "timeline"]
 
 #: The directory's table (:mod:`perfcore.adapters.sqlite_directory`).
 _DIRECTORY_TABLE = "directory_placements"
+#: The types an object may be of, in the order they are looked for.
+KINDS = ("JobDescription", "Goal", "Plan", "Evaluation", "ReviewCycle")
 
 
-def _people(obj: Aggregate) -> tuple[set[str], set[str]]:
-    """Who an object names (``named``), and whose object it is (``subjects``: their managers
-    up the line may read it too)."""
-    if isinstance(obj, Goal):
-        return {obj.owner_id, obj.manager_id}, {obj.owner_id}
-    if isinstance(obj, Plan):
-        subjects = {obj.subject_id, *obj.team_member_ids}
-        named = {obj.author_id, *subjects}
-        if obj.approver is not None and obj.approver.kind is ApproverKind.PERSON:
-            named.add(obj.approver.id)
-        return named, subjects
-    if isinstance(obj, JobDescription):
-        employee = set() if obj.employee_id is None else {obj.employee_id}
-        return {obj.author_id, *employee}, employee
-    return set(), set()  # a review cycle: HR's
+class _Day:
+    """A clock that stands at noon (UTC) of one day: the day the reader is judged on."""
 
+    def __init__(self, on: dt.date) -> None:
+        self._at = dt.datetime.combine(on, dt.time(12), tzinfo=dt.UTC)
 
-def may_read_history(reader: Actor, obj: Aggregate, policy: Policy = DEFAULT_POLICY) -> bool:
-    """Whether ``reader`` may read ``obj``'s whole history: who did what, when and why.
-
-    - An evaluation's history names every reviewer and holds what each said, so only those
-      :func:`~perfcore.visibility.view_for` shows the whole evaluation (its evaluator, and HR
-      unless they are its subject) may read it.
-    - Anything else: HR; the people it names (a goal's owner and manager; a plan's subject, team,
-      author and named approver; a description's author and employee); and the managers, up
-      the line in the directory, of the person it is about. A review cycle: HR only.
-
-    ``reader`` is an actor the directory resolved (:func:`~perfcore.directory.resolve_actor`):
-    its roles and relations are the directory's on the day.
-    """
-    if isinstance(obj, Evaluation):
-        try:
-            return bool(obj.view_for(reader, policy)["audience"] == "full")
-        except PermissionDenied:
-            return False
-    if reader.is_a(Role.HR):
-        return True
-    named, subjects = _people(obj)
-    if reader.id in named:
-        return True
-    relations = reader.relations
-    return relations is not None and any(relations.manages(person) for person in subjects)
+    def now(self) -> dt.datetime:
+        return self._at
 
 
 def _directory(arguments: argparse.Namespace) -> SQLiteDirectory:
@@ -98,35 +59,30 @@ def _directory(arguments: argparse.Namespace) -> SQLiteDirectory:
     return SQLiteDirectory(path)
 
 
-def _find(pc: Perfcore, id: str, kind: str | None) -> Aggregate:
-    services: dict[str, AggregateService[Any]] = {
+def _services(pc: Perfcore) -> dict[str, Any]:
+    return {
         "JobDescription": pc.job_descriptions,
         "Goal": pc.goals,
         "Plan": pc.plans,
         "Evaluation": pc.evaluations,
         "ReviewCycle": pc.cycles,
     }
-    try:
-        if kind is not None:
-            found: Aggregate | None = services[kind].find(id)
-            if found is None:
-                raise CommandError(f"no {kind} is stored under {printable(id)!r}")
-            return found
-        matches: list[Aggregate] = []
-        for service in services.values():
-            one = service.find(id)
-            if one is not None:
-                matches.append(one)
-    except ValidationError as error:
-        raise CommandError(f"{printable(id)!r} is not an id: {printable(error)}") from None
-    if not matches:
-        raise CommandError(f"nothing is stored under {printable(id)!r}")
-    if len(matches) > 1:
-        kinds = ", ".join(type(one).__name__ for one in matches)
+
+
+def _kind(pc: Perfcore, id: str, reader: str, kind: str | None) -> str:
+    """The type of the object ``id`` that ``reader`` may read."""
+    if kind is not None:
+        return kind
+    services = _services(pc)
+    found = [name for name in KINDS if services[name].find(id, by=reader) is not None]
+    if not found:
+        raise CommandError(f"nothing {reader!r} may read is stored under {printable(id)!r}")
+    if len(found) > 1:
+        kinds = ", ".join(found)
         raise CommandError(
             f"several objects are stored under {printable(id)!r} ({kinds}): choose with --kind"
         )
-    return matches[0]
+    return found[0]
 
 
 def timeline(events: Sequence[Event]) -> Iterable[str]:
@@ -163,11 +119,11 @@ def _run(arguments: argparse.Namespace) -> int:
     on = arguments.as_of or dt.datetime.now(dt.UTC).date()
     directory = _directory(arguments)
     try:
-        kind, obj, events = _read(arguments, directory, on)
+        kind, id, events = _read(arguments, directory, on)
     finally:
         directory.close()
-    state = getattr(obj, "state", "")
-    write(f"{kind} {printable(obj.id)!r}: {state}, version {obj.version}")
+    last = events[-1]
+    write(f"{kind} {printable(id)!r}: {printable(last.to_state)}, version {last.version}")
     for line in timeline(events):
         write(line)
     return EXIT_OK
@@ -175,26 +131,34 @@ def _run(arguments: argparse.Namespace) -> int:
 
 def _read(
     arguments: argparse.Namespace, directory: Directory, on: dt.date
-) -> tuple[str, Aggregate, Sequence[Event]]:
-    """The object ``arguments.id``, and its events, if ``arguments.reader`` may read them."""
+) -> tuple[str, str, Sequence[Event]]:
+    """The kind, id and events of ``arguments.id``, read as ``arguments.reader`` on ``on``."""
+    who = printable(arguments.reader)
+    try:
+        reader = resolve_actor(directory, arguments.reader, on).id
+    except ValidationError as error:
+        raise CommandError(f"--as {who!r} is not a person's id: {error}") from None
+    except PermissionDenied:
+        raise CommandError(f"{who!r} is not in the directory on {on}", EXIT_REFUSED) from None
+    id = arguments.id
     with open_store(arguments.db) as store:
-        pc = Perfcore(store, directory=directory, cache_size=0)
-        obj = _find(pc, arguments.id, arguments.kind)
-        kind = type(obj).__name__
+        pc = Perfcore(store, directory=directory, clock=_Day(on), cache_size=0)
         try:
-            reader = resolve_actor(directory, arguments.reader, on)
+            kind = _kind(pc, id, reader, arguments.kind)
         except ValidationError as error:
-            who = printable(arguments.reader)
-            raise CommandError(f"--as {who!r} is not a person's id: {error}") from None
-        except PermissionDenied:
-            who = printable(arguments.reader)
-            raise CommandError(f"{who!r} is not in the directory on {on}", EXIT_REFUSED) from None
-        if not may_read_history(reader, obj, pc.policy):
+            raise CommandError(f"{printable(id)!r} is not an id: {printable(error)}") from None
+        try:
+            return kind, id, pc.history(kind, id, by=reader)
+        except NotFound:
             raise CommandError(
-                f"{reader.id!r} may not read the history of {kind} {printable(obj.id)!r} on {on}",
+                f"nothing {reader!r} may read is stored under {printable(id)!r}"
+            ) from None
+        except PermissionDenied as refused:
+            raise CommandError(
+                f"{reader!r} may not read the history of {kind} {printable(id)!r}: only"
+                f" {printable(refused.rule)}",
                 EXIT_REFUSED,
-            )
-        return kind, obj, pc.history(kind, obj.id)
+            ) from None
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -203,10 +167,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "history",
         help="one object's timeline",
         description="One object's timeline: for each event, its version, when, who, the trigger,"
-        " from which state to which, and why; shown only if PERSON may read it on the day"
-        " (HR; the people the object names; the managers up the line of the person it is about;"
-        " for an evaluation, its evaluator and HR). Exit status 2: bad input; 3: PERSON may not"
-        " read it.",
+        " from which state to which, and why; shown only if the policy lets PERSON read it, as"
+        " the directory has them on the day (by default the people the object is about and"
+        " names, their managers up the line, and HR; an evaluation's history, its evaluator and"
+        " HR). Someone who may not read an object is told nothing of it. Exit status 2: bad"
+        " input, or nothing PERSON may read under ID; 3: PERSON is not in the directory that"
+        " day, or may read the object but not its history.",
     )
     parser.add_argument("id", metavar="ID", help="the object's id")
     parser.add_argument("--db", required=True, metavar="PATH", help="the SQLite database")
