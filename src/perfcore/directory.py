@@ -20,6 +20,9 @@ force that day.
 'ben'
 >>> directory.reports("mia", dt.date(2026, 2, 1))
 ('ana', 'ben')
+>>> directory.place("cy", on=dt.date(2024, 3, 1), manager_id="ben", position="support-engineer")
+>>> directory.holders("support-engineer", dt.date(2026, 2, 1))
+('cy',)
 >>> mia = directory.person("mia", dt.date(2025, 6, 1))
 >>> Relations(directory, dt.date(2025, 6, 1), mia).manages("ana")
 True
@@ -56,19 +59,23 @@ _DEEPEST_LINE = 64
 
 @attrs.frozen(kw_only=True)
 class Person:
-    """A person on one day: whom they report to, their department, their roles.
+    """A person on one day: whom they report to, their department, their roles, their position.
 
     Attributes:
         id: their id in the HR system.
         manager_id: their manager's id (``None`` at the top of the organisation).
         department: their department, if any.
         roles: what they may act as (:class:`~perfcore.actor.Role`).
+        position: the id of the position (the job, "support-engineer") they hold that day, if
+            any: the role a role description describes (``JobDescription.position_id``). Many
+            people may hold one position.
     """
 
     id: str = attrs.field(validator=identifier)
     manager_id: str | None = attrs.field(default=None, validator=optional_identifier)
     department: str | None = attrs.field(default=None, validator=optional_text)
     roles: frozenset[Role] = attrs.field(default=frozenset({Role.EMPLOYEE}), converter=_to_roles)
+    position: str | None = attrs.field(default=None, validator=optional_identifier)
 
     def __attrs_post_init__(self) -> None:
         if self.manager_id == self.id:
@@ -106,6 +113,11 @@ class Directory(Protocol):
         """The ids of the people who report directly to ``manager_id`` on day ``on``, sorted."""
         ...
 
+    def holders(self, position: str, on: dt.date) -> Sequence[str]:
+        """The ids of the people who hold ``position`` on day ``on``, sorted: the audience of
+        its role description, and who a cycle measures against it."""
+        ...
+
 
 class PlacedDirectory(abc.ABC):
     """What every directory perfcore keeps itself shares: :meth:`place` and :meth:`leave` build
@@ -119,14 +131,20 @@ class PlacedDirectory(abc.ABC):
         manager_id: str | None = None,
         department: str | None = None,
         roles: Iterable[Role | str] = (Role.EMPLOYEE,),
+        position: str | None = None,
     ) -> None:
-        """Record who ``person_id`` is from day ``on`` (hired, moved, promoted).
+        """Record who ``person_id`` is from day ``on`` (hired, moved, promoted): every fact
+        at once, since the placement in force is the whole of who they are that day.
 
         Raises:
             ValidationError: a field is not acceptable, or a placement on that day exists.
         """
         person = Person(
-            id=person_id, manager_id=manager_id, department=department, roles=frozenset(roles)
+            id=person_id,
+            manager_id=manager_id,
+            department=department,
+            roles=frozenset(roles),
+            position=position,
         )
         self._record(Placement(effective=on, person_id=person_id, person=person))
 
@@ -154,6 +172,8 @@ class MemoryDirectory(PlacedDirectory):
         self._placements: dict[str, list[Placement]] = {}
         #: Everyone ever placed under a manager, so ``reports`` looks at those people only.
         self._ever_under: dict[str, set[str]] = {}
+        #: Everyone ever placed in a position, so ``holders`` looks at those people only.
+        self._ever_in: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
     def _record(self, placement: Placement) -> None:
@@ -170,6 +190,8 @@ class MemoryDirectory(PlacedDirectory):
                 self._ever_under.setdefault(placement.person.manager_id, set()).add(
                     placement.person_id
                 )
+            if placement.person is not None and placement.person.position is not None:
+                self._ever_in.setdefault(placement.person.position, set()).add(placement.person_id)
 
     def person(self, id: str, on: dt.date) -> Person | None:
         """Who ``id`` is on day ``on``, or ``None``."""
@@ -187,6 +209,17 @@ class MemoryDirectory(PlacedDirectory):
         for candidate in candidates:
             person = self.person(candidate, on)
             if person is not None and person.manager_id == manager_id:
+                found.append(candidate)
+        return tuple(found)
+
+    def holders(self, position: str, on: dt.date) -> tuple[str, ...]:
+        """Who holds ``position`` on day ``on``, sorted."""
+        with self._lock:
+            candidates = sorted(self._ever_in.get(position, ()))
+        found = []
+        for candidate in candidates:
+            person = self.person(candidate, on)
+            if person is not None and person.position == position:
                 found.append(candidate)
         return tuple(found)
 
@@ -249,6 +282,7 @@ class Relations:
             "roles": sorted(role.value for role in self.person.roles),
             "department": self.person.department,
             "manager": self.person.manager_id,
+            **({"position": self.person.position} if self.person.position is not None else {}),
         }
 
 

@@ -152,6 +152,7 @@ class TestPostgresDirectory(DirectoryContract):
                 directory.place(
                     person.id, on=placement.effective, manager_id=person.manager_id,
                     department=person.department, roles=person.roles,
+                    position=person.position,
                 )  # fmt: skip
         assert directory.placements() == sorted(
             placements, key=lambda p: (p.person_id, p.effective)
@@ -242,6 +243,29 @@ def test_a_schema_of_a_newer_perfcore_is_refused_and_left_alone(schema_name: str
     with pytest.raises(UnsupportedSchema, match="upgrade perfcore"):
         PostgresStore(DSN, schema=schema_name)
     assert raw(schema_name, "SELECT value FROM {schema}.meta") == [("99",)]
+
+
+def test_a_schema_1_store_gains_the_directory_positions(schema_name: str) -> None:
+    """Schema 1 had no positions: opening it migrates to schema 2 and keeps every placement."""
+    PostgresStore(DSN, schema=schema_name).close()
+    raw(schema_name, "DROP INDEX {schema}.directory_by_position")
+    raw(schema_name, "ALTER TABLE {schema}.directory_placements DROP COLUMN position")
+    raw(
+        schema_name,
+        "INSERT INTO {schema}.directory_placements VALUES"
+        " ('ana', '2020-01-01', true, 'ben', NULL, ARRAY['employee'])",
+    )
+    raw(schema_name, "UPDATE {schema}.meta SET value = '1' WHERE key = 'schema_version'")
+    with PostgresStore(DSN, schema=schema_name) as store:
+        directory = PostgresDirectory(store)
+        ana = directory.person("ana", dt.date(2026, 1, 1))
+        assert ana is not None
+        assert (ana.manager_id, ana.position) == ("ben", None)
+        directory.place("ana", on=dt.date(2026, 2, 1), manager_id="ben", position="agent")
+        assert directory.holders("agent", dt.date(2026, 2, 1)) == ("ana",)
+        assert directory.holders("agent", dt.date(2026, 1, 31)) == ()
+    version = raw(schema_name, "SELECT value FROM {schema}.meta WHERE key = 'schema_version'")
+    assert version == [(str(schema.SCHEMA_VERSION),)] == [("2",)]
 
 
 def test_a_damaged_schema_version_is_refused(schema_name: str) -> None:

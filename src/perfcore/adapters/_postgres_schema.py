@@ -30,7 +30,8 @@ Schema 1, the events are the record (the same design as the SQLite store's schem
 - ``outbox``: each notification as ``jsonb``, in the order it was put, until it is marked
   delivered (the one change a trigger lets through); ``idempotency``: one row per key.
 - ``directory_placements``: the organisation by date, for
-  :class:`~perfcore.adapters.postgres.PostgresDirectory` (one row per person and day).
+  :class:`~perfcore.adapters.postgres.PostgresDirectory` (one row per person and day); schema 2
+  adds the ``position`` each holds, with its index.
 - three functions: ``append(...)``, one append in one statement (the head moved from the
   expected version, or a new stream inserted; the positions claimed, once per transaction; the
   events inserted); ``claim_positions(space)``, which a writing transaction calls before it takes
@@ -355,8 +356,15 @@ _APPEND: Final = f"""CREATE FUNCTION {{schema}}.append(
     END
     $body$"""
 
+#: Schema 2: the position each person holds (``Person.position``), and who holds one on a day.
+_VERSION_2: Final = (
+    'ALTER TABLE {schema}.directory_placements ADD COLUMN position text COLLATE "C"',
+    """CREATE INDEX directory_by_position ON {schema}.directory_placements (position, person)
+        WHERE position IS NOT NULL""",
+)
+
 #: ``MIGRATIONS[n - 1]`` takes a schema from version ``n - 1`` to ``n`` (0 is an empty schema).
-MIGRATIONS: tuple[tuple[str, ...], ...] = ((*_VERSION_1, _APPEND),)
+MIGRATIONS: tuple[tuple[str, ...], ...] = ((*_VERSION_1, _APPEND), _VERSION_2)
 
 #: The schema version this perfcore writes and reads.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -483,11 +491,11 @@ _TEMPLATES: Final[Mapping[str, str]] = {
     # The directory.
     "directory_insert": (
         "INSERT INTO {schema}.directory_placements"
-        " (person, effective, present, manager, department, roles)"
-        " VALUES (%s, %s, %s, %s, %s, %s::text[]) ON CONFLICT (person, effective) DO NOTHING"
+        " (person, effective, present, manager, department, roles, position)"
+        " VALUES (%s, %s, %s, %s, %s, %s::text[], %s) ON CONFLICT (person, effective) DO NOTHING"
     ),
     "directory_at": (
-        "SELECT present, manager, department, roles FROM {schema}.directory_placements"
+        "SELECT present, manager, department, roles, position FROM {schema}.directory_placements"
         " WHERE person = %s AND effective <= %s ORDER BY effective DESC LIMIT 1"
     ),
     # Everyone ever placed under the manager, each as the placement in force on the day says.
@@ -498,8 +506,16 @@ _TEMPLATES: Final[Mapping[str, str]] = {
         " AND p.effective <= %s ORDER BY p.effective DESC LIMIT 1) AS now"
         " WHERE now.present AND now.manager = %s ORDER BY ever.person"
     ),
+    # Everyone ever placed in the position, each as the placement in force on the day says.
+    "directory_holders": (
+        "SELECT ever.person FROM (SELECT DISTINCT person FROM {schema}.directory_placements"
+        " WHERE position = %s) AS ever CROSS JOIN LATERAL (SELECT present, position"
+        " FROM {schema}.directory_placements AS p WHERE p.person = ever.person"
+        " AND p.effective <= %s ORDER BY p.effective DESC LIMIT 1) AS now"
+        " WHERE now.present AND now.position = %s ORDER BY ever.person"
+    ),
     "directory_all": (
-        "SELECT person, effective, present, manager, department, roles"
+        "SELECT person, effective, present, manager, department, roles, position"
         " FROM {schema}.directory_placements ORDER BY person, effective"
     ),
     # Idempotency keys.

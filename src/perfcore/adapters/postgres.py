@@ -1547,16 +1547,17 @@ class PostgresDirectory(PlacedDirectory):
 
     def _record(self, placement: Placement) -> None:
         person = placement.person
-        values: tuple[object, ...] = (False, None, None, [])
+        values: tuple[object, ...] = (False, None, None, [], None)
         if person is not None:
             for field, value in (
                 ("manager_id", person.manager_id),
                 ("department", person.department),
+                ("position", person.position),
             ):
                 if value is not None:
                     _text(field, value)
             roles = sorted(role.value for role in person.roles)
-            values = (True, person.manager_id, person.department, roles)
+            values = (True, person.manager_id, person.department, roles, person.position)
         who, day = _name("person_id", placement.person_id), placement.effective
         with self.store.unit_of_work() as uow:
             if uow.write("directory_insert", (who, day, *values)).rowcount == 0:
@@ -1569,14 +1570,23 @@ class PostgresDirectory(PlacedDirectory):
             rows = uow.read("directory_at", (_text("id", id), check_date("on", on)))
         if not rows or not rows[0][0]:
             return None
-        _present, manager, department, roles = rows[0]
-        return Person(id=id, manager_id=manager, department=department, roles=roles)
+        _present, manager, department, roles, position = rows[0]
+        return Person(
+            id=id, manager_id=manager, department=department, roles=roles, position=position
+        )
 
     def reports(self, manager_id: str, on: dt.date) -> tuple[str, ...]:
         """Who reports directly to ``manager_id`` on day ``on``, sorted."""
         manager_id = _text("manager_id", manager_id)
         with self.store.unit_of_work() as uow:
             rows = uow.read("directory_reports", (manager_id, check_date("on", on), manager_id))
+        return tuple(str(row[0]) for row in rows)
+
+    def holders(self, position: str, on: dt.date) -> tuple[str, ...]:
+        """Who holds ``position`` on day ``on``, sorted."""
+        position = _text("position", position)
+        with self.store.unit_of_work() as uow:
+            rows = uow.read("directory_holders", (position, check_date("on", on), position))
         return tuple(str(row[0]) for row in rows)
 
     def placements(self) -> list[Placement]:
@@ -1587,11 +1597,17 @@ class PostgresDirectory(PlacedDirectory):
             Placement(
                 effective=effective,
                 person_id=person,
-                person=Person(id=person, manager_id=manager, department=department, roles=roles)
+                person=Person(
+                    id=person,
+                    manager_id=manager,
+                    department=department,
+                    roles=roles,
+                    position=position,
+                )
                 if present
                 else None,
             )
-            for person, effective, present, manager, department, roles in rows
+            for person, effective, present, manager, department, roles, position in rows
         ]
 
 

@@ -12,6 +12,12 @@ placements, each in force from its day until the next.
 'ben'
 >>> directory.reports("ben", dt.date(2026, 1, 1))
 ('ana',)
+>>> directory.place("bo", on=dt.date(2021, 1, 1), manager_id="ben", position="support-engineer")
+>>> directory.holders("support-engineer", dt.date(2026, 1, 1))
+('bo',)
+
+A file written before positions were kept gains the ``position`` column (empty: nobody holds a
+position until placed in one) the first time it is opened.
 """
 
 from __future__ import annotations
@@ -37,22 +43,30 @@ _SCHEMA: Final = (
         manager TEXT,
         department TEXT,
         roles TEXT NOT NULL,
+        position TEXT,
         PRIMARY KEY (person, effective)
     )""",
     "CREATE INDEX IF NOT EXISTS directory_by_manager ON directory_placements (manager, person)",
 )
+#: A file made before positions were kept gains the column, then its index.
+_ADD_POSITION: Final = "ALTER TABLE directory_placements ADD COLUMN position TEXT"
+_BY_POSITION: Final = (
+    "CREATE INDEX IF NOT EXISTS directory_by_position ON directory_placements (position, person)"
+)
 _AT: Final = (
-    "SELECT present, manager, department, roles FROM directory_placements"
+    "SELECT present, manager, department, roles, position FROM directory_placements"
     " WHERE person = ? AND effective <= ? ORDER BY effective DESC LIMIT 1"
 )
 _EVER_UNDER: Final = "SELECT DISTINCT person FROM directory_placements WHERE manager = ?"
+_EVER_IN: Final = "SELECT DISTINCT person FROM directory_placements WHERE position = ?"
 _INSERT: Final = (
-    "INSERT INTO directory_placements (person, effective, present, manager, department, roles)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO directory_placements"
+    " (person, effective, present, manager, department, roles, position)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _ALL: Final = (
-    "SELECT person, effective, present, manager, department, roles FROM directory_placements"
-    " ORDER BY person, effective"
+    "SELECT person, effective, present, manager, department, roles, position"
+    " FROM directory_placements ORDER BY person, effective"
 )
 
 
@@ -70,15 +84,21 @@ class SQLiteDirectory(PlacedDirectory):
             self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             for statement in _SCHEMA:
                 self._conn.execute(statement)
+            columns = {
+                row[1] for row in self._conn.execute("PRAGMA table_info(directory_placements)")
+            }
+            if "position" not in columns:
+                self._conn.execute(_ADD_POSITION)
+            self._conn.execute(_BY_POSITION)
         except sqlite3.Error as error:
             raise translate(error, self.path) from error
 
     def _record(self, placement: Placement) -> None:
         person = placement.person
-        values: tuple[object, ...] = (0, None, None, "[]")
+        values: tuple[object, ...] = (0, None, None, "[]", None)
         if person is not None:
             roles = json.dumps(sorted(role.value for role in person.roles))
-            values = (1, person.manager_id, person.department, roles)
+            values = (1, person.manager_id, person.department, roles, person.position)
         day = placement.effective.isoformat()
         try:
             with self._lock:
@@ -98,22 +118,44 @@ class SQLiteDirectory(PlacedDirectory):
             raise translate(error, self.path) from error
         if row is None or not row[0]:
             return None
-        _present, manager, department, roles = row
-        return Person(id=id, manager_id=manager, department=department, roles=json.loads(roles))
+        _present, manager, department, roles, position = row
+        return Person(
+            id=id,
+            manager_id=manager,
+            department=department,
+            roles=json.loads(roles),
+            position=position,
+        )
 
     def reports(self, manager_id: str, on: dt.date) -> tuple[str, ...]:
         """Who reports directly to ``manager_id`` on day ``on``, sorted."""
+        return tuple(
+            candidate
+            for candidate, person in self._candidates(_EVER_UNDER, manager_id, on)
+            if person.manager_id == manager_id
+        )
+
+    def holders(self, position: str, on: dt.date) -> tuple[str, ...]:
+        """Who holds ``position`` on day ``on``, sorted."""
+        return tuple(
+            candidate
+            for candidate, person in self._candidates(_EVER_IN, position, on)
+            if person.position == position
+        )
+
+    def _candidates(self, query: str, value: str, on: dt.date) -> list[tuple[str, Person]]:
+        """Everyone ``query`` finds ever placed so, as they are on ``on`` (if still there)."""
         try:
             with self._lock:
-                candidates = [row[0] for row in self._conn.execute(_EVER_UNDER, (manager_id,))]
+                candidates = [row[0] for row in self._conn.execute(query, (value,))]
         except sqlite3.Error as error:
             raise translate(error, self.path) from error
         found = []
         for candidate in sorted(candidates):
             person = self.person(candidate, on)
-            if person is not None and person.manager_id == manager_id:
-                found.append(candidate)
-        return tuple(found)
+            if person is not None:
+                found.append((candidate, person))
+        return found
 
     def placements(self) -> list[Placement]:
         """Every placement, by person, then date."""
@@ -124,12 +166,16 @@ class SQLiteDirectory(PlacedDirectory):
                 effective=dt.date.fromisoformat(effective),
                 person_id=person,
                 person=Person(
-                    id=person, manager_id=manager, department=department, roles=json.loads(roles)
+                    id=person,
+                    manager_id=manager,
+                    department=department,
+                    roles=json.loads(roles),
+                    position=position,
                 )
                 if present
                 else None,
             )
-            for person, effective, present, manager, department, roles in rows
+            for person, effective, present, manager, department, roles, position in rows
         ]
 
     def close(self) -> None:

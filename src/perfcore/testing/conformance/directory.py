@@ -31,19 +31,24 @@ def _placed(
     manager_id: str | None = None,
     department: str | None = None,
     roles: frozenset[Role] = frozenset({Role.EMPLOYEE}),
+    position: str | None = None,
 ) -> Placement:
-    person = Person(id=person_id, manager_id=manager_id, department=department, roles=roles)
+    person = Person(
+        id=person_id, manager_id=manager_id, department=department, roles=roles, position=position
+    )
     return Placement(effective=on, person_id=person_id, person=person)
 
 
-#: mia manages ben; ben manages ana and bo until ana moves to mia on 1 March 2026; bo leaves on
-#: 30 June 2026; "ANA" is another person than "ana".
+_EMPLOYEE = frozenset({Role.EMPLOYEE})
+
+#: mia manages ben; ben manages ana and bo until ana moves to mia on 1 March 2026, from agent to
+#: lead; bo, an agent, leaves on 30 June 2026; "ANA" is another person than "ana".
 ORGANISATION: tuple[Placement, ...] = (
     _placed("mia", _SINCE, department="Support", roles=frozenset({Role.MANAGER, Role.EMPLOYEE})),
     _placed("ben", _SINCE, "mia", "Support", frozenset({Role.MANAGER, Role.EMPLOYEE})),
-    _placed("ana", _SINCE, "ben", "Support"),
-    _placed("ana", _MOVE, "mia", "Support"),
-    _placed("bo", _SINCE, "ben", "Support"),
+    _placed("ana", _SINCE, "ben", "Support", _EMPLOYEE, "agent"),
+    _placed("ana", _MOVE, "mia", "Support", _EMPLOYEE, "lead"),
+    _placed("bo", _SINCE, "ben", "Support", _EMPLOYEE, "agent"),
     Placement(effective=_LEFT, person_id="bo", person=None),
     _placed("ANA", _SINCE, "mia", "Sales", frozenset({Role.HR})),
 )
@@ -66,8 +71,8 @@ class DirectoryContract:
         directory = self._organisation()
         before = directory.person("ana", _MOVE - dt.timedelta(days=1))
         after = directory.person("ana", _MOVE)
-        assert before == _placed("ana", _SINCE, "ben", "Support").person
-        assert after == _placed("ana", _MOVE, "mia", "Support").person
+        assert before == _placed("ana", _SINCE, "ben", "Support", _EMPLOYEE, "agent").person
+        assert after == _placed("ana", _MOVE, "mia", "Support", _EMPLOYEE, "lead").person
 
     def test_nobody_is_there_before_their_first_day_or_from_the_day_they_leave(self) -> None:
         directory = self._organisation()
@@ -100,3 +105,15 @@ class DirectoryContract:
         assert tuple(directory.reports("ben", _LEFT)) == ()
         assert tuple(directory.reports("mia", _MOVE)) == ("ANA", "ana", "ben")
         assert tuple(directory.reports("nobody", _MOVE)) == ()
+
+    def test_the_holders_of_a_position_on_a_day_sorted(self) -> None:
+        directory = self._organisation()
+        assert tuple(directory.holders("agent", _MOVE - dt.timedelta(days=1))) == ("ana", "bo")
+        assert tuple(directory.holders("agent", _MOVE)) == ("bo",)
+        assert tuple(directory.holders("lead", _MOVE)) == ("ana",)
+        assert tuple(directory.holders("agent", _LEFT)) == ()  # bo left; ana is a lead
+        assert tuple(directory.holders("lead", _SINCE - dt.timedelta(days=1))) == ()
+        assert tuple(directory.holders("Agent", _MOVE)) == ()
+        ana = directory.person("ana", _MOVE)
+        assert ana is not None
+        assert ana.position == "lead"
