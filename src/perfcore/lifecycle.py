@@ -18,8 +18,8 @@ on every (state, trigger) and every outcome of the guards.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 from transitions import EventData, Machine
@@ -31,7 +31,16 @@ from perfcore.rules import Rule
 if TYPE_CHECKING:
     from perfcore.policy import Policy
 
-__all__ = ["Command", "Guard", "Lifecycle", "Step", "lifecycle_of", "register"]
+__all__ = [
+    "Command",
+    "Guard",
+    "Lifecycle",
+    "PerType",
+    "Step",
+    "lifecycle_of",
+    "register",
+    "registered_names",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -366,3 +375,52 @@ def lifecycle_of(kind: type | str) -> Lifecycle:
 def registered_types() -> Iterable[type]:
     """Every aggregate type with a lifecycle."""
     return tuple(_REGISTRY)
+
+
+def registered_names() -> tuple[str, ...]:
+    """The name of every aggregate type with a lifecycle, in the order they were registered."""
+    return tuple(lifecycle.name for lifecycle in _REGISTRY.values())
+
+
+V = TypeVar("V")
+
+
+class PerType(Mapping[str, V]):
+    """A table with a row for every registered aggregate type: the rows it was given, and
+    ``default`` for every other registered type (a new type needs no row of its own unless it
+    differs). Read when asked, so a type registered after the table was made is in it.
+
+    >>> from perfcore import Goal
+    >>> table = PerType({"Goal": 2}, default=1)
+    >>> table["Goal"], table["ReviewCycle"], "Nothing" in table
+    (2, 1, False)
+    """
+
+    def __init__(self, rows: Mapping[str, V], *, default: V) -> None:
+        self._rows = dict(rows)
+        self._default = default
+
+    def __getitem__(self, name: str) -> V:
+        found = self._rows.get(name, _MISSING)
+        if found is not _MISSING:
+            return cast(V, found)
+        if name in _BY_NAME:
+            return self._default
+        raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._rows or name in _BY_NAME
+
+    def __iter__(self) -> Iterator[str]:
+        names = list(self._rows)
+        names += [name for name in registered_names() if name not in self._rows]
+        return iter(names)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"PerType({dict(self)!r})"
+
+
+_MISSING: Any = object()

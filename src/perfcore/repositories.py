@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from perfcore._aggregate import Aggregate
 from perfcore.errors import NotFound
+from perfcore.lifecycle import lifecycle_of
 from perfcore.ports import (
     EventStore,
     IdempotencyStore,
@@ -127,6 +128,16 @@ class Repositories:
         self.plans = Plans(streams, "Plan")
         self.evaluations = Evaluations(streams, "Evaluation")
         self.cycles: Repository[ReviewCycle] = Repository(streams, "ReviewCycle")
+        self._by_kind: dict[str, Repository[Any]] = {
+            repository.kind: repository
+            for repository in (
+                self.job_descriptions,
+                self.goals,
+                self.plans,
+                self.evaluations,
+                self.cycles,
+            )
+        }
         self.outbox: Outbox = uow.outbox
         self.idempotency: IdempotencyStore = uow.idempotency
         self.events: EventStore = uow.events
@@ -134,12 +145,10 @@ class Repositories:
         self.seals: SealLog = uow.seals
 
     def of(self, kind: str) -> Repository[Any]:
-        """The repository of aggregate type ``kind``."""
-        repositories: dict[str, Repository[Any]] = {
-            "JobDescription": self.job_descriptions,
-            "Goal": self.goals,
-            "Plan": self.plans,
-            "Evaluation": self.evaluations,
-            "ReviewCycle": self.cycles,
-        }
-        return repositories[kind]
+        """The repository of aggregate type ``kind``: one of the above, or a plain
+        :class:`Repository` for any other registered type."""
+        found = self._by_kind.get(kind)
+        if found is None:
+            lifecycle_of(kind)  # the readable error for a name that is not a type
+            found = self._by_kind[kind] = Repository(self.streams, kind)
+        return found

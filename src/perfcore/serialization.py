@@ -32,7 +32,7 @@ from perfcore._aggregate import Aggregate
 from perfcore._codec import canonical_json, from_json_data, to_json_data
 from perfcore.errors import PerfcoreError, StorageError, ValidationError
 from perfcore.events import Event
-from perfcore.lifecycle import lifecycle_of, registered_types
+from perfcore.lifecycle import PerType, lifecycle_of, registered_types
 
 __all__ = [
     "SCHEMA_VERSIONS",
@@ -46,14 +46,11 @@ __all__ = [
     "to_envelope",
 ]
 
-#: The schema number each aggregate type is written with now.
-SCHEMA_VERSIONS: dict[str, int] = {
-    "JobDescription": 2,
-    "Goal": 2,
-    "Plan": 2,
-    "Evaluation": 2,
-    "ReviewCycle": 2,
-}
+#: The types of perfcore 0.1, whose schema 1 held the history: schema 2 moved it out.
+_WITH_HISTORY_IN_SCHEMA_1 = ("JobDescription", "Goal", "Plan", "Evaluation", "ReviewCycle")
+
+#: The schema number each aggregate type is written with now: 1 for a type without a row.
+SCHEMA_VERSIONS: Mapping[str, int] = PerType(dict.fromkeys(_WITH_HISTORY_IN_SCHEMA_1, 2), default=1)
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 _MIGRATIONS: dict[tuple[str, int], Migration] = {}
@@ -94,7 +91,7 @@ def _plan_without_history(data: dict[str, Any]) -> dict[str, Any]:
     return _without_history(data)
 
 
-for _name in SCHEMA_VERSIONS:
+for _name in _WITH_HISTORY_IN_SCHEMA_1:
     register_migration(_name, 1)(_plan_without_history if _name == "Plan" else _without_history)
 
 

@@ -43,7 +43,7 @@ from perfcore._aggregate import Aggregate
 from perfcore._codec import canonical_json, to_json_data
 from perfcore.errors import Erased, NotFound, StorageError
 from perfcore.events import Event
-from perfcore.lifecycle import lifecycle_of, registered_types
+from perfcore.lifecycle import PerType, lifecycle_of, registered_types
 from perfcore.ports import IndexValue, Snapshot, StreamHead, UnitOfWork
 from perfcore.recording import decode, record
 from perfcore.serialization import SCHEMA_VERSIONS, from_envelope
@@ -60,8 +60,10 @@ __all__ = [
 ]
 
 #: For each aggregate type, the attribute each query column of its stream head is read from.
-#: ``person`` names the data subject: whose personal data the stream holds.
-QUERY_COLUMNS: Final[Mapping[str, Mapping[str, str]]] = {
+#: ``person`` names the data subject: whose personal data the stream holds. Every registered
+#: aggregate type is in it (a type without a row has no columns); a stream of any other kind
+#: (a lineage's claims) is not an object's.
+QUERY_COLUMNS: Final[Mapping[str, Mapping[str, str]]] = PerType({
     "JobDescription": {
         "lineage": "lineage_id",
         "number": "number",
@@ -77,8 +79,7 @@ QUERY_COLUMNS: Final[Mapping[str, Mapping[str, str]]] = {
         "owner": "author_id",
     },
     "Evaluation": {"subject": "subject_id", "cycle": "cycle_id", "person": "subject_id"},
-    "ReviewCycle": {},
-}
+}, default={})  # fmt: skip
 
 #: Events between snapshots while a stream is short.
 SNAPSHOT_EVERY: Final = 100

@@ -24,6 +24,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import typing
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -35,7 +36,7 @@ from perfcore.actor import Actor
 from perfcore.directory import Directory
 from perfcore.errors import IdempotencyConflict, NotFound, ValidationError
 from perfcore.events import Event
-from perfcore.lifecycle import Command
+from perfcore.lifecycle import Command, lifecycle_of
 from perfcore.policy import DEFAULT_POLICY, Policy
 from perfcore.ports import (
     Clock,
@@ -47,8 +48,9 @@ from perfcore.ports import (
 )
 from perfcore.reading import HISTORY
 from perfcore.repositories import Repositories
+from perfcore.services._base import AggregateService
 from perfcore.services._notifications import NOTIFICATIONS, NotificationRule
-from perfcore.services._runner import REPOSITORIES, Bulk, Runner
+from perfcore.services._runner import Bulk, Runner, stored_kinds
 from perfcore.services.cycles import CycleService
 from perfcore.services.evaluations import EvaluationService
 from perfcore.services.goals import GoalService
@@ -72,6 +74,7 @@ __all__ = [
     "PlanReview",
     "PlanService",
     "Queries",
+    "service_names",
 ]
 
 
@@ -112,6 +115,13 @@ class Perfcore:
         seal_every: how many events this process commits between seals of the audit log.
     """
 
+    # Each aggregate type's service, declared here once: :func:`service_names` reads these.
+    goals: GoalService
+    job_descriptions: JobDescriptionService
+    plans: PlanService
+    evaluations: EvaluationService
+    cycles: CycleService
+
     def __init__(
         self,
         store: Store,
@@ -139,11 +149,8 @@ class Perfcore:
             seal_every=seal_every,
             directory=directory,
         )
-        self.goals = GoalService(self._runner)
-        self.job_descriptions = JobDescriptionService(self._runner)
-        self.plans = PlanService(self._runner)
-        self.evaluations = EvaluationService(self._runner)
-        self.cycles = CycleService(self._runner)
+        for name, service in _service_classes().items():
+            setattr(self, name, service(self._runner))
         self.queries = Queries(self._runner)
 
     @property
@@ -264,8 +271,9 @@ class Perfcore:
             PermissionDenied: ``by`` may read the object but not its history (the subject of
                 an evaluation).
         """
-        if not isinstance(kind, str) or kind not in REPOSITORIES:
-            raise ValidationError("kind", f"must be one of {', '.join(REPOSITORIES)}")
+        kinds = stored_kinds()
+        if not isinstance(kind, str) or kind not in kinds:
+            raise ValidationError("kind", f"must be one of {', '.join(kinds)}")
         check_id("id", id)
         reader = self._runner.reader(by)
 
@@ -322,3 +330,22 @@ class Perfcore:
         )
         with self.store.unit_of_work() as uow:
             return erasure.export_person(uow, person_id)
+
+
+def _service_classes() -> dict[str, type[AggregateService[Any, Any]]]:
+    """The service class of each attribute of :class:`Perfcore` declared with one."""
+    hints = typing.get_type_hints(Perfcore)
+    return {
+        name: hint
+        for name, hint in hints.items()
+        if isinstance(hint, type) and issubclass(hint, AggregateService)
+    }
+
+
+def service_names() -> dict[str, str]:
+    """Each aggregate type's service: the attribute of :class:`Perfcore` that holds it.
+
+    >>> service_names()["ReviewCycle"]
+    'cycles'
+    """
+    return {lifecycle_of(service.kind).name: name for name, service in _service_classes().items()}

@@ -34,7 +34,7 @@ from perfcore.errors import (
     ValidationError,
 )
 from perfcore.events import Event
-from perfcore.lifecycle import lifecycle_of
+from perfcore.lifecycle import lifecycle_of, registered_types
 from perfcore.policy import Policy
 from perfcore.ports import (
     IDEMPOTENCY_KEY,
@@ -47,10 +47,10 @@ from perfcore.ports import (
 )
 from perfcore.recording import record
 from perfcore.repositories import Repositories, Repository
-from perfcore.services._notifications import notifications_for
+from perfcore.services._notifications import DEFAULT_NOTIFICATIONS, Notifications
 from perfcore.streams import ObjectCache, Streams, aggregate_type
 
-__all__ = ["Bulk", "Runner", "Session", "scoped_key"]
+__all__ = ["Bulk", "Runner", "Session", "scoped_key", "stored_kinds"]
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -59,13 +59,17 @@ T = TypeVar("T")
 #: change, or with its own idempotency key: running it again re-checks every rule on fresh data.
 ATTEMPTS = 10
 
-#: The aggregate types perfcore stores.
-REPOSITORIES = ("JobDescription", "Goal", "Plan", "Evaluation", "ReviewCycle")
+
+def stored_kinds() -> tuple[str, ...]:
+    """The aggregate types perfcore stores: every registered lifecycle's type."""
+    return tuple(
+        lifecycle_of(kind).name for kind in registered_types() if issubclass(kind, Aggregate)
+    )
 
 
 def repository(uow: Repositories, kind: str) -> Repository[Any]:
     """The repository for aggregate type ``kind``."""
-    if kind not in REPOSITORIES:
+    if kind not in stored_kinds():
         raise ValidationError("kind", f"{kind!r} is not an aggregate type perfcore stores")
     return uow.of(kind)
 
@@ -350,6 +354,8 @@ class Runner:
     cache: ObjectCache = attrs.field(factory=ObjectCache)
     seal_every: int = 1000
     directory: Directory | None = None
+    #: The notification table in force (:class:`~perfcore.services.Notifications`).
+    notifications: Notifications = DEFAULT_NOTIFICATIONS
     _unsealed: list[int] = attrs.field(factory=lambda: [0], init=False)
     _local: threading.local = attrs.field(factory=threading.local, init=False)
 
@@ -547,7 +553,8 @@ class Runner:
         """Put the notifications the new events call for."""
         for obj, new in written:
             for event in new:
-                for notification in notifications_for(obj, event, self.ids):
+                table = self.notifications
+                for notification in table.for_event(obj, event, self.ids, self.directory):
                     repositories.outbox.put(notification)
 
     def _count(self, events: int) -> None:

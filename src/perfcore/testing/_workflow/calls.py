@@ -25,7 +25,7 @@ from perfcore.errors import (
     ValidationError,
 )
 from perfcore.lifecycle import lifecycle_of
-from perfcore.services import Perfcore
+from perfcore.services import Perfcore, service_names
 from perfcore.services._runner import scoped_key
 from perfcore.visibility import ReviewerView, SubjectView
 
@@ -36,13 +36,7 @@ __all__ = ["REFUSALS", "SERVICES", "Call", "Outcome"]
 REFUSALS = (ValidationError, TransitionNotAllowed, PermissionDenied, GuardFailed, NotFound)
 
 #: Each aggregate type's service on :class:`~perfcore.services.Perfcore`.
-SERVICES = {
-    "JobDescription": "job_descriptions",
-    "Goal": "goals",
-    "Plan": "plans",
-    "Evaluation": "evaluations",
-    "ReviewCycle": "cycles",
-}
+SERVICES = service_names()
 
 
 def _shown(value: Any) -> str:
