@@ -37,6 +37,7 @@ from perfcore._validate import (
     aware_datetime,
     check_aware,
     check_date,
+    check_optional_id,
     date,
     identifier,
     ids,
@@ -373,11 +374,30 @@ class Plan(Aggregate):
         """
         return self._edit(fields, _EDITABLE, by=by, at=at, policy=policy)
 
-    def submit(self, *, by: Actor, at: dt.datetime, policy: Policy | None = None) -> Plan:
+    def submit(
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        goal_owners: Mapping[str, str | None] | None = None,
+        policy: Policy | None = None,
+    ) -> Plan:
         """Put the draft to its approver: it needs at least one objective, an approver, a
         review schedule with a review between the start and the end, and an end after the
-        start."""
-        return self._execute("submit", by=by, at=at, policy=policy)
+        start; and each objective's goal must be a stored goal of its subject (for a team plan,
+        of a team member).
+
+        Args:
+            goal_owners: the owner of every objective's goal as stored, by goal id (``None``,
+                or no entry, for a goal that is not stored). The services read it from the
+                store; the domain used alone, without it, has nothing to check against.
+
+        Raises:
+            ValidationError: ``goal_owners`` is not a mapping of goal ids to owner ids.
+            GuardFailed: an objective names a goal that is not stored, or someone else's.
+        """
+        owners = self._goal_owners(goal_owners)
+        return self._execute("submit", by=by, at=at, policy=policy, args={"goal_owners": owners})
 
     def request_changes(
         self, *, by: Actor, at: dt.datetime, reason: str, policy: Policy | None = None
@@ -475,29 +495,34 @@ class Plan(Aggregate):
         by: Actor,
         at: dt.datetime,
         goal_states: Mapping[str, GoalState | str],
+        goal_owners: Mapping[str, str | None] | None = None,
         policy: Policy | None = None,
     ) -> Plan:
-        """Record that the plan was attained: only when every objective's goal is achieved.
+        """Record that the plan was attained: only when every objective's goal is achieved,
+        and (where ``goal_owners`` is given) is a stored goal of the plan's subject.
 
         Args:
             goal_states: the state of every objective's goal, by goal id, as the caller's
                 goals stand now.
+            goal_owners: the owner of every objective's goal as stored (see :meth:`submit`).
 
         Raises:
             ValidationError: ``goal_states`` is not a mapping of goal ids to goal states, or
                 names a goal that is not one of the plan's objectives.
-            GuardFailed: a goal is not achieved, or its state was not given.
+            GuardFailed: a goal is not achieved, or its state was not given, or it is not the
+                subject's.
         """
         check_actor(by)
         check_aware("at", at)
         states = self._goal_states(goal_states)
+        owners = self._goal_owners(goal_owners)
         record = Attainment(by=by.id, at=at, goal_ids=self.goal_ids)
         return self._execute(
             "attain",
             by=by,
             at=at,
             policy=policy,
-            args={"goal_states": states},
+            args={"goal_states": states, "goal_owners": owners},
             changes=lambda _plan: Changes(set={"attainment": record}),
         )
 
@@ -514,6 +539,22 @@ class Plan(Aggregate):
         """Cancel the plan, saying why (from any state but attained and closed)."""
         check_reason(reason, required=True)
         return self._execute("cancel", by=by, at=at, reason=reason, policy=policy)
+
+    def _goal_owners(self, goal_owners: object) -> dict[str, str | None] | None:
+        if goal_owners is None:
+            return None
+        if not isinstance(goal_owners, Mapping):
+            raise ValidationError(
+                "goal_owners", f"must map goal ids to owner ids, not {type(goal_owners).__name__}"
+            )
+        owners: dict[str, str | None] = {}
+        for goal_id, owner in goal_owners.items():
+            if goal_id not in self.goal_ids:
+                raise ValidationError(
+                    "goal_owners", f"names {goal_id!r}, which is not a goal of this plan"
+                )
+            owners[goal_id] = check_optional_id(f"goal_owners[{goal_id!r}]", owner)
+        return owners
 
     def _goal_states(self, goal_states: object) -> dict[str, GoalState]:
         if not isinstance(goal_states, Mapping):
@@ -605,6 +646,25 @@ def _objectives_achieved(plan: Plan, command: Command) -> str | None:
     return "; ".join(problems) or None
 
 
+def _objectives_the_subjects(plan: Plan, command: Command) -> str | None:
+    """Each objective's goal is stored and is the subject's own (for a team plan, a team
+    member's): a plan cannot be attained through someone else's goal. Without the goals' owners
+    (the domain used alone) there is nothing to check against."""
+    owners: Mapping[str, str | None] | None = command.args.get("goal_owners")
+    if owners is None:
+        return None
+    allowed = plan.team_member_ids if plan.kind is PlanKind.TEAM else {plan.subject_id}
+    whose = "a team member's" if plan.kind is PlanKind.TEAM else f"{plan.subject_id}'s"
+    problems = []
+    for goal_id in plan.goal_ids:
+        owner = owners.get(goal_id)
+        if owner is None:
+            problems.append(f"goal {goal_id} is not stored")
+        elif owner not in allowed:
+            problems.append(f"goal {goal_id} is {owner}'s, not {whose}")
+    return "; ".join(problems) or None
+
+
 def _ended(plan: Plan, command: Command) -> str | None:
     if command.at.date() < plan.end:
         return f"the plan runs until {plan.end}; it can be closed from that day on"
@@ -649,6 +709,7 @@ LIFECYCLE = Lifecycle(
                 Guard("complete", _complete),
                 Guard("dated", _dated),
                 Guard("reviews scheduled", _reviews_scheduled),
+                Guard("objectives are the subject's goals", _objectives_the_subjects),
             ],
         ),
         Step(trigger="request_changes", sources=["submitted"], dest="draft", who=_approval),
@@ -674,7 +735,10 @@ LIFECYCLE = Lifecycle(
             sources=["active", "in_review"],
             dest="attained",
             who=_overseer,
-            guards=[Guard("objectives achieved", _objectives_achieved)],
+            guards=[
+                Guard("objectives are the subject's goals", _objectives_the_subjects),
+                Guard("objectives achieved", _objectives_achieved),
+            ],
         ),
         Step(
             trigger="close",

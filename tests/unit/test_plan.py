@@ -628,6 +628,46 @@ def test_attain_refuses_bad_goal_states(states: Any, field: str) -> None:
     assert error.field == field
 
 
+@pytest.mark.parametrize(
+    ("owners", "why"),
+    [
+        ({"g-1": "ana", "g-2": "bo"}, "goal g-2 is bo's, not ana's"),
+        ({"g-1": "ana"}, "goal g-2 is not stored"),
+        ({"g-1": None, "g-2": "ana"}, "goal g-1 is not stored"),
+    ],
+)
+def test_attain_through_someone_elses_goal_is_refused(owners: dict[str, Any], why: str) -> None:
+    achieved = {"g-1": "achieved", "g-2": "achieved"}
+    error = assert_unchanged(
+        active(),
+        lambda p: p.attain(by=BEN, at=AT, goal_states=achieved, goal_owners=owners),
+        GuardFailed,
+    )
+    assert isinstance(error, GuardFailed)
+    assert (error.rule, error.why) == ("objectives are the subject's goals", why)
+    theirs = {"g-1": "ana", "g-2": "ana"}
+    attained = active().attain(by=BEN, at=AT, goal_states=achieved, goal_owners=theirs)
+    assert attained.state is PlanState.ATTAINED
+
+
+def test_a_plan_is_submitted_only_with_its_subjects_goals() -> None:
+    error = assert_unchanged(
+        draft(), lambda p: p.submit(by=BEN, at=AT, goal_owners={"g-9": "ana"}), ValidationError
+    )
+    assert isinstance(error, ValidationError)
+    assert error.field == "goal_owners"
+    error = assert_unchanged(
+        draft(),
+        lambda p: p.submit(by=BEN, at=AT, goal_owners={"g-1": "ana", "g-2": "bo"}),
+        GuardFailed,
+    )
+    assert isinstance(error, GuardFailed)
+    assert error.why == "goal g-2 is bo's, not ana's"
+    team = draft(kind="team", team_member_ids={"ana", "tom"})
+    owners = {"g-1": "ana", "g-2": "tom"}
+    assert team.submit(by=BEN, at=AT, goal_owners=owners).state is PlanState.SUBMITTED
+
+
 def test_who_may_record_attainment() -> None:
     achieved = {"g-1": "achieved", "g-2": "achieved"}
     for actor in (BEN, CLEO, HANA):

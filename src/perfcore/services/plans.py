@@ -71,8 +71,24 @@ class PlanService(AggregateService[Plan, Plan]):
         return self._edit(plan_id, fields, by=by, idempotency_key=idempotency_key)
 
     def submit(self, plan_id: str, *, by: Actor, idempotency_key: str | None = None) -> Plan:
-        """Put the draft to its approver."""
-        return self._fire(plan_id, "submit", by=by, idempotency_key=idempotency_key)
+        """Put the draft to its approver, checking that each objective's goal is a stored goal
+        of the plan's subject (for a team plan, of a team member).
+
+        Raises:
+            GuardFailed: the plan is incomplete, or an objective names a goal that is not
+                stored or is someone else's.
+        """
+        check_id("plan_id", plan_id)
+
+        def work(session: Session) -> Plan:
+            actor = session.actor(by)
+            plan = session.load_for(actor, Plan, plan_id)
+            submitted = plan.submit(
+                by=actor, at=session.at, goal_owners=_owners(session, plan), policy=session.policy
+            )
+            return session.changed(submitted)
+
+        return self._run("submit", {"plan_id": plan_id, "by": by}, work, idempotency_key)
 
     def request_changes(
         self, plan_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
@@ -141,7 +157,11 @@ class PlanService(AggregateService[Plan, Plan]):
                 if goal is not None:
                     states[goal_id] = goal.state
             attained = plan.attain(
-                by=actor, at=session.at, goal_states=states, policy=session.policy
+                by=actor,
+                at=session.at,
+                goal_states=states,
+                goal_owners=_owners(session, plan),
+                policy=session.policy,
             )
             return session.changed(attained)
 
@@ -158,3 +178,13 @@ class PlanService(AggregateService[Plan, Plan]):
     ) -> Plan:
         """Cancel the plan, saying why."""
         return self._fire(plan_id, "cancel", by=by, reason=reason, idempotency_key=idempotency_key)
+
+
+def _owners(session: Session, plan: Plan) -> dict[str, str | None]:
+    """The owner of each objective's goal as stored (``None``: not stored), read in the
+    command's unit of work, so that the commit fails if one changes meanwhile."""
+    owners: dict[str, str | None] = {}
+    for goal_id in plan.goal_ids:
+        goal = session.find(Goal, goal_id)
+        owners[goal_id] = None if goal is None else goal.owner_id
+    return owners

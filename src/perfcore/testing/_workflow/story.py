@@ -127,7 +127,7 @@ def _waiting(people: Mapping[str, Actor], today: dt.date) -> list[Call]:
         _call("goals", "propose", WAITING_GOAL, ana),
         _new_goal(ivy, WAITING_HR_GOAL, today, title="Shorter onboarding", manager="mia"),
         _call("goals", "propose", WAITING_HR_GOAL, ivy),
-        _new_plan(ben, WAITING_PLAN, today, (GOAL, WAITING_GOAL), cycle=None),
+        _new_plan(ben, WAITING_PLAN, today, (WAITING_GOAL,), cycle=None),
         _call("plans", "submit", WAITING_PLAN, ben),
     ]
 
