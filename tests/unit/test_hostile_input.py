@@ -725,6 +725,27 @@ def test_the_limits_are_configurable(goals_world: World) -> None:
         pass
 
 
+def test_a_perfcore_runs_every_method_under_its_own_limits(store_kind: str) -> None:
+    store = STORES[store_kind]()
+    long_ids = limits.Limits(id_length=300, short_text=300)
+    pc = Perfcore(store, limits=long_ids)
+    plain = Perfcore(store)
+    goal_id = "g" * 250  # longer than the default id limit of 200
+    created = pc.goals.create(id=goal_id, **_goal_args(title="x" * 250, metric="tickets"))
+    assert (created.id, created.title) == (goal_id, "x" * 250)
+    # A read and a command of the same Perfcore check the id under its limits too...
+    assert pc.goals.get(goal_id, by=HR) == created
+    assert [event.trigger for event in pc.history("Goal", goal_id, by=HR)] == ["create"]
+    assert pc.goals.propose(goal_id, by=HR).state == "proposed"
+    # ...while a Perfcore with the defaults, in the same thread, refuses the id at once.
+    with pytest.raises(ValidationError) as refused:
+        plain.goals.get(goal_id, by=HR)
+    assert refused.value.field == "id"
+    assert limits.current() is limits.DEFAULT_LIMITS
+    with pytest.raises(ValidationError):
+        Perfcore(store, limits={"id_length": 300})  # type: ignore[arg-type]
+
+
 #: Inputs each store once handled in its own way; now the domain refuses them first.
 _ACROSS_STORES: list[tuple[str, Callable[[Perfcore], Any]]] = [
     ("a surrogate title", lambda pc: pc.goals.create(**_goal_args(title="\ud800"))),

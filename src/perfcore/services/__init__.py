@@ -37,6 +37,7 @@ from perfcore.directory import Directory
 from perfcore.errors import IdempotencyConflict, NotFound, ValidationError
 from perfcore.events import Event
 from perfcore.lifecycle import Command, lifecycle_of
+from perfcore.limits import DEFAULT_LIMITS, Limits
 from perfcore.policy import DEFAULT_POLICY, Policy
 from perfcore.ports import (
     Clock,
@@ -49,6 +50,7 @@ from perfcore.ports import (
 from perfcore.reading import HISTORY
 from perfcore.repositories import Repositories
 from perfcore.services._base import AggregateService
+from perfcore.services._limited import Limited
 from perfcore.services._notifications import NOTIFICATIONS, NotificationRule
 from perfcore.services._runner import Bulk, Runner, stored_kinds
 from perfcore.services.cycles import CycleService
@@ -91,7 +93,7 @@ class Delivery:
     failed: Mapping[str, str] = attrs.field(factory=dict)
 
 
-class Perfcore:
+class Perfcore(Limited):
     """perfcore's entry point: every command and query, over one store.
 
     Args:
@@ -113,6 +115,9 @@ class Perfcore:
         cache_size: how many objects this process keeps loaded between commands (each load
             still checks the stored stream has not moved since); 0 keeps none.
         seal_every: how many events this process commits between seals of the audit log.
+        limits: the bounds on every input (:class:`~perfcore.limits.Limits`): every public
+            method of this ``Perfcore`` and its services runs under them, whatever the thread
+            or task; :data:`~perfcore.limits.DEFAULT_LIMITS` by default.
     """
 
     # Each aggregate type's service, declared here once: :func:`service_names` reads these.
@@ -134,9 +139,11 @@ class Perfcore:
         directory: Directory | None = None,
         cache_size: int = 10_000,
         seal_every: int = 1000,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         if audit_key is not None and (not isinstance(audit_key, bytes) or not audit_key):
             raise ValidationError("audit_key", "must be non-empty bytes or None")
+        check_instance("limits", limits, Limits)
         self.store = store
         self.notifier = notifier
         self._runner = Runner(
@@ -148,6 +155,7 @@ class Perfcore:
             cache=ObjectCache(cache_size),
             seal_every=seal_every,
             directory=directory,
+            limits=limits,
         )
         for name, service in _service_classes().items():
             setattr(self, name, service(self._runner))

@@ -15,6 +15,7 @@ from perfcore._validate import check_id, check_optional_id
 from perfcore.actor import Actor
 from perfcore.errors import NotFound, ValidationError
 from perfcore.lifecycle import lifecycle_of
+from perfcore.services._limited import Limited
 from perfcore.services._runner import Runner, Session, repository
 
 __all__ = ["AggregateService"]
@@ -24,7 +25,7 @@ A = TypeVar("A", bound=Aggregate)
 V = TypeVar("V")
 
 
-class AggregateService(Generic[A, V]):
+class AggregateService(Limited, Generic[A, V]):
     """The commands of one aggregate type, each run in its own unit of work.
 
     Subclasses set :attr:`kind` and write one short method per command, so that each has its

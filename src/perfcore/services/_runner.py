@@ -35,6 +35,7 @@ from perfcore.errors import (
 )
 from perfcore.events import Event
 from perfcore.lifecycle import lifecycle_of, registered_types
+from perfcore.limits import DEFAULT_LIMITS, Limits
 from perfcore.policy import Policy
 from perfcore.ports import (
     IDEMPOTENCY_KEY,
@@ -354,6 +355,9 @@ class Runner:
     cache: ObjectCache = attrs.field(factory=ObjectCache)
     seal_every: int = 1000
     directory: Directory | None = None
+    #: The input bounds every public method of the services runs under (see
+    #: :mod:`perfcore.services._limited`).
+    limits: Limits = DEFAULT_LIMITS
     #: The notification table in force (:class:`~perfcore.services.Notifications`).
     notifications: Notifications = DEFAULT_NOTIFICATIONS
     _unsealed: list[int] = attrs.field(factory=lambda: [0], init=False)

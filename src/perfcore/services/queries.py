@@ -34,6 +34,7 @@ from perfcore.plan import Plan, PlanState
 from perfcore.ports import StreamHead
 from perfcore.repositories import Repositories
 from perfcore.services._as_of import as_of
+from perfcore.services._limited import Limited
 from perfcore.services._runner import Runner
 from perfcore.services.cycles import cycle_status, readable_cycle
 
@@ -117,7 +118,7 @@ class PlanReview:
     due: dt.date
 
 
-class Queries:
+class Queries(Limited):
     """Read-only questions, each answered from one unit of work, for a reader: each names who
     asks (``by``) and answers with only what the policy lets them read (see
     :mod:`perfcore.reading`): a manager asking who is behind hears of their own line, HR of
