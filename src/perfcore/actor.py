@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -47,6 +48,10 @@ class Relationships(Protocol):
 
     def manages(self, person_id: object) -> bool:
         """Whether the acting person is ``person_id``'s manager, or a manager above them."""
+        ...
+
+    def holders(self, position: str) -> Sequence[str]:
+        """Who holds ``position`` that day (a role description's audience)."""
         ...
 
     def grounds(self) -> dict[str, Any]:

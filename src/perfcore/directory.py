@@ -269,6 +269,10 @@ class Relations:
         """Whether the acting person is ``person_id``'s manager, or a manager above them."""
         return self.person.id in self.line_above(person_id)
 
+    def holders(self, position: str) -> tuple[str, ...]:
+        """Who holds ``position`` that day, sorted."""
+        return tuple(self.directory.holders(position, self.on))
+
     def manages_directly(self, person_id: object) -> bool:
         """Whether the acting person is ``person_id``'s manager that day."""
         return self.manager_of(person_id) == self.person.id

@@ -1,8 +1,11 @@
 """JobDescription: what a role (or one employee) is expected to do, and how each part is measured.
 
 A description is drafted by a manager or HR, put to its audience for feedback, endorsed once
-enough of the audience supports it, and published. A published description is later superseded
-by a newer number in its lineage (:meth:`JobDescription.new_version`) or retired.
+enough of the audience supports it, and published. A **role description** names the position it
+describes (``position_id``, as the directory names it: ``Person.position``) and is written once
+for everyone who holds it; a description written for one employee names them (``employee_id``).
+A published description is later superseded by a newer number in its lineage
+(:meth:`JobDescription.new_version`) or retired.
 
 Decisions the issue leaves open, made here:
 
@@ -17,6 +20,10 @@ Decisions the issue leaves open, made here:
   revision the audience is asked again. The old responses stay in the history.
 - **The support share is over the current responses**: one per person, the latest. With no
   responses it is 0.
+- **A role description's audience is the position's holders**, as the directory says on the day
+  feedback opens (the caller's list is not taken): ``open_feedback`` sets it, in its own event,
+  when the acting person comes with the directory (``actor.relations``, which the services set).
+  Without a directory the audience is taken as drafted, as every fact is.
 
 >>> import datetime as dt
 >>> from perfcore import Actor
@@ -62,6 +69,7 @@ from perfcore._validate import (
     non_negative,
     optional_identifier,
     positive_whole,
+    reads,
     short_text,
     texts,
     to_decimal,
@@ -153,6 +161,15 @@ def _criteria(instance: object, attribute: attrs.Attribute[Any], value: object) 
         seen.add(key)
 
 
+@reads("employee_id")
+def _one_kind(instance: JobDescription, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and instance.employee_id is not None:
+        raise ValidationError(
+            attribute.name,
+            "a description is for a role (position_id) or for one employee (employee_id), not both",
+        )
+
+
 def _feedback(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     tuple_of(FeedbackResponse)(instance, attribute, value)
     people = [response.by for response in cast(tuple[FeedbackResponse, ...], value)]
@@ -173,6 +190,7 @@ class JobDescription(Aggregate):
     title: str = attrs.field(validator=short_text)
     department: str = attrs.field(validator=short_text)
     employee_id: str | None = attrs.field(default=None, validator=optional_identifier)
+    position_id: str | None = attrs.field(default=None, validator=[optional_identifier, _one_kind])
     author_id: str = attrs.field(validator=identifier)
     lineage_id: str = attrs.field(validator=identifier)
     number: int = attrs.field(default=1, validator=positive_whole)
@@ -193,6 +211,15 @@ class JobDescription(Aggregate):
     def is_role_description(self) -> bool:
         """Whether this describes a role rather than one named employee."""
         return self.employee_id is None
+
+    def holders_on(self, actor: Actor) -> frozenset[str] | None:
+        """The holders of this description's position as the directory has them on the acting
+        person's day (``actor.relations``), or ``None`` when there is no position or no
+        directory to ask."""
+        relations = getattr(actor, "relations", None)
+        if self.position_id is None or relations is None:
+            return None
+        return frozenset(relations.holders(self.position_id))
 
     @property
     def responses_count(self) -> int:
@@ -227,6 +254,7 @@ class JobDescription(Aggregate):
         title: str,
         department: str,
         employee_id: str | None = None,
+        position_id: str | None = None,
         author_id: str | None = None,
         lineage_id: str | None = None,
         number: int = 1,
@@ -245,6 +273,9 @@ class JobDescription(Aggregate):
             title: the role's title.
             department: the department the role belongs to.
             employee_id: the one employee it describes, or ``None`` for a role description.
+            position_id: the position a role description describes (the directory's
+                ``Person.position``), whose holders are its audience; never with
+                ``employee_id``.
             author_id: who answers for its content; by default ``by``.
             lineage_id: the lineage it belongs to; by default its own id (a new lineage).
             number: its number within the lineage, from 1.
@@ -266,6 +297,7 @@ class JobDescription(Aggregate):
             "title": title,
             "department": department,
             "employee_id": employee_id,
+            "position_id": position_id,
             "author_id": by.id if author_id is None else author_id,
             "lineage_id": id if lineage_id is None else lineage_id,
             "number": number,
@@ -315,6 +347,7 @@ class JobDescription(Aggregate):
             title=self.title,
             department=self.department,
             employee_id=self.employee_id,
+            position_id=self.position_id,
             author_id=author_id,
             lineage_id=self.lineage_id,
             number=self.number + 1,
@@ -336,8 +369,8 @@ class JobDescription(Aggregate):
             by: the author or HR.
             at: when (timezone-aware).
             policy: the policy in force.
-            **fields: new values for any of title, department, employee_id, responsibilities,
-                criteria and audience.
+            **fields: new values for any of title, department, employee_id, position_id,
+                responsibilities, criteria and audience.
 
         Raises:
             ValidationError: no field, a field that cannot be edited, or a bad value.
@@ -349,7 +382,9 @@ class JobDescription(Aggregate):
     def open_feedback(
         self, *, by: Actor, at: dt.datetime, reason: str = "", policy: Policy | None = None
     ) -> JobDescription:
-        """Invite the audience to give feedback on the draft.
+        """Invite the audience to give feedback on the draft. A role description's audience
+        becomes its position's holders as the directory has them that day (when ``by`` comes
+        with the directory), recorded in this command's event.
 
         Raises:
             GuardFailed: no responsibility, no criterion, a criterion that does not say how it
@@ -358,7 +393,20 @@ class JobDescription(Aggregate):
             TransitionNotAllowed: the description is not a draft.
             PermissionDenied: ``by`` is neither the author nor HR.
         """
-        return self._execute("open_feedback", by=by, at=at, reason=reason, policy=policy)
+        holders = self.holders_on(by)
+        if holders is None:
+            return self._execute("open_feedback", by=by, at=at, reason=reason, policy=policy)
+        return self._execute(
+            "open_feedback",
+            by=by,
+            at=at,
+            reason=reason,
+            policy=policy,
+            args={"audience": holders},
+            changes=lambda jd: (
+                Changes(set={"audience": holders}) if holders != jd.audience else Changes()
+            ),
+        )
 
     def give_feedback(
         self,
@@ -498,7 +546,15 @@ class JobDescription(Aggregate):
 
 
 _EDITABLE = frozenset(
-    {"title", "department", "employee_id", "responsibilities", "criteria", "audience"}
+    {
+        "title",
+        "department",
+        "employee_id",
+        "position_id",
+        "responsibilities",
+        "criteria",
+        "audience",
+    }
 )
 
 
@@ -551,8 +607,17 @@ def _weights_total(jd: JobDescription, _command: Command) -> str | None:
     return None
 
 
-def _has_audience(jd: JobDescription, _command: Command) -> str | None:
-    if not jd.audience:
+def _opening_audience(jd: JobDescription, command: Command) -> frozenset[str]:
+    """The audience feedback opens to: a role description's holders from the directory when the
+    command brought them, else the audience as drafted."""
+    holders: frozenset[str] | None = command.args.get("audience")
+    return jd.audience if holders is None else holders
+
+
+def _has_audience(jd: JobDescription, command: Command) -> str | None:
+    if not _opening_audience(jd, command):
+        if jd.position_id is not None and command.args.get("audience") is not None:
+            return f"nobody holds the position {jd.position_id!r} in the directory that day"
         return "nobody is invited to give feedback: the audience is empty"
     return None
 
@@ -560,7 +625,7 @@ def _has_audience(jd: JobDescription, _command: Command) -> str | None:
 def _subject_asked(jd: JobDescription, command: Command) -> str | None:
     if not _endorsement(command).subject_in_audience or jd.employee_id is None:
         return None
-    if jd.employee_id not in jd.audience:
+    if jd.employee_id not in _opening_audience(jd, command):
         return f"the employee it describes, {jd.employee_id!r}, is not in its audience"
     return None
 
@@ -568,7 +633,7 @@ def _subject_asked(jd: JobDescription, command: Command) -> str | None:
 def _quorum_reachable(jd: JobDescription, command: Command) -> str | None:
     required = _endorsement(command).min_responses
     # The author's own view never counts, so only the rest of the audience can make the quorum.
-    answering = len(jd.audience - {jd.author_id})
+    answering = len(_opening_audience(jd, command) - {jd.author_id})
     if answering < required:
         return (
             f"only {answering} of the audience may answer, and endorsement needs {required}"

@@ -24,6 +24,11 @@ Decisions the issue leaves open, made here:
 - **A summary must be about this cycle**: one naming someone who is not a participant is refused
   (``ValidationError``), as it is most likely another cycle's.
 - **Who may**: HR creates a cycle and fires every trigger (deny by default for everyone else).
+- **The cycle schedules its evaluations** (``schedule_evaluations``, in the evaluations stage):
+  the command records that HR ran the scheduling; the service
+  (:meth:`perfcore.services.cycles.CycleService.schedule_evaluations`) creates each
+  participant's evaluation from the directory, brings in joiners and excuses leavers, each with
+  an event of its own.
 
 >>> import datetime as dt
 >>> from perfcore import Actor
@@ -319,6 +324,20 @@ class ReviewCycle(Aggregate):
         (active, in review, attained or closed; a cancelled plan does not count)."""
         return self._advance("begin_attainment", by, at, status, reason, policy)
 
+    def schedule_evaluations(
+        self, *, by: Actor, at: dt.datetime, reason: str = "", policy: Policy | None = None
+    ) -> ReviewCycle:
+        """Record that the cycle's evaluations are being scheduled: the services then create
+        every participant's evaluation (see
+        :meth:`perfcore.services.cycles.CycleService.schedule_evaluations`). It may run again:
+        each run creates only what is missing.
+
+        Raises:
+            TransitionNotAllowed: the cycle is not in its evaluations stage.
+            PermissionDenied: ``by`` is not HR.
+        """
+        return self._execute("schedule_evaluations", by=by, at=at, reason=reason, policy=policy)
+
     def close(
         self, *, by: Actor, at: dt.datetime, reason: str = "", policy: Policy | None = None
     ) -> ReviewCycle:
@@ -501,6 +520,7 @@ LIFECYCLE = Lifecycle(
             )
             for state in _RUNNING
         ),
+        Step(trigger="schedule_evaluations", sources=["evaluations"], dest="evaluations", who=_hr),
     ],
 )
 ReviewCycle.lifecycle = LIFECYCLE

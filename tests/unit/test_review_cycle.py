@@ -138,6 +138,7 @@ def test_the_table_is_the_issues() -> None:
             for trigger in ("add_participant", "remove_participant")
             for state in ("job_descriptions", "evaluations", "planning", "attainment")
         ),
+        ("schedule_evaluations", "evaluations", "evaluations"),
     )
     assert lifecycle.terminal_states == ("closed",)
 

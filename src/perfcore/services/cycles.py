@@ -4,8 +4,9 @@ A cycle holds no other objects; to advance it, the service builds a
 :class:`~perfcore.cycle_status.CycleStatus` in the same unit of work, from what is stored:
 
 - **job description**: the newest published number of the descriptions written for the
-  participant (read from the published descriptions' stream heads); a role description names no
-  employee, so it does not count;
+  participant alone (read from the published descriptions' stream heads); failing one, with a
+  directory, the newest published role description of the position the participant holds in the
+  directory on the day asked (or the period's nearest day, for a day outside the period);
 - **evaluation**: the participant's evaluation in this cycle (the cycle's evaluations' heads; the
   latest created if there are several);
 - **plans**: the cycle's plans whose subject is the participant, or that name them as a team
@@ -15,14 +16,25 @@ A cycle holds no other objects; to advance it, the service builds a
 
 Every part is a fixed number of indexed queries, whatever the number of participants (see
 :func:`cycle_status`), and an advance builds only the part its guard reads.
+
+**The cycle schedules its own evaluations** (:meth:`CycleService.schedule_evaluations`), from the
+directory, never from the caller: each participant's evaluator is their manager, their
+description their own published one or their position's role description, ``subject_is_manager``
+whether they have direct reports, and a manager's direct reports are asked for upward feedback
+once the evaluation opens. It runs again safely (it creates only what is missing) and in batches
+of one unit of work each (:meth:`perfcore.services.Perfcore.bulk`), so a run cut short is resumed
+by running it again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+import attrs
+
+from perfcore._aggregate import check_reason
 from perfcore._validate import check_date, check_id, check_sequence
 from perfcore.actor import Actor
 from perfcore.cycle_status import (
@@ -34,11 +46,13 @@ from perfcore.cycle_status import (
     ParticipantStatus,
     PlanRef,
 )
-from perfcore.errors import NotFound
-from perfcore.evaluation import Evaluation
+from perfcore.directory import Directory
+from perfcore.errors import GuardFailed, NotFound, PerfcoreError, ValidationError
+from perfcore.evaluation import Evaluation, EvaluationState, Relationship
 from perfcore.goal import Goal, GoalState
-from perfcore.job_description import JobDescriptionState
-from perfcore.plan import Plan, PlanKind
+from perfcore.job_description import JobDescription, JobDescriptionState
+from perfcore.limits import current
+from perfcore.plan import Plan, PlanKind, PlanState
 from perfcore.policy import Policy
 from perfcore.ports import StreamHead
 from perfcore.repositories import Repositories
@@ -47,7 +61,7 @@ from perfcore.services._as_of import as_of
 from perfcore.services._base import AggregateService
 from perfcore.services._runner import Session
 
-__all__ = ["PARTS", "CycleService", "cycle_status"]
+__all__ = ["PARTS", "CycleService", "Schedule", "cycle_status"]
 
 #: The trigger that leaves each stage, for :meth:`CycleService.advance`.
 NEXT = {
@@ -90,7 +104,11 @@ def readable_cycle(uow: Repositories, policy: Policy, reader: Actor, cycle_id: s
 
 
 def cycle_status(
-    uow: Repositories, cycle: ReviewCycle, on: dt.date, parts: frozenset[str] = PARTS
+    uow: Repositories,
+    cycle: ReviewCycle,
+    on: dt.date,
+    parts: frozenset[str] = PARTS,
+    directory: Directory | None = None,
 ) -> CycleStatus:
     """The summary of the participants' work, read from ``uow``, with goal standings on ``on``.
 
@@ -98,11 +116,16 @@ def cycle_status(
     published job descriptions and the cycle's evaluations are read from their stream heads
     (no object is decoded, but for a participant with several evaluations in the cycle); the
     cycle's plans and the participants' goals are loaded from the heads one query found.
-    ``parts`` limits the summary to what a guard reads (see :data:`PARTS`).
+    ``parts`` limits the summary to what a guard reads (see :data:`PARTS`). With a
+    ``directory``, a participant with no description of their own is measured against their
+    position's published role description (:func:`positions_of`).
     """
     people = cycle.employee_ids
     wanted = frozenset(people)
-    published = _job_descriptions(uow, wanted) if "job_descriptions" in parts else {}
+    published: dict[str, JobDescriptionRef] = {}
+    if "job_descriptions" in parts:
+        held = {} if directory is None else positions_of(directory, cycle, people, on)
+        published = _job_descriptions(uow, wanted, held)
     evaluations = _evaluations(uow, cycle, wanted) if "evaluations" in parts else {}
     plans = _plans(uow, cycle, wanted) if "plans" in parts else {}
     goals = _goals(uow, cycle, wanted, on) if "goals" in parts else {}
@@ -120,16 +143,53 @@ def cycle_status(
     )
 
 
-def _job_descriptions(uow: Repositories, people: frozenset[str]) -> dict[str, JobDescriptionRef]:
-    """The newest published number written for each participant, from the heads alone."""
+def cycle_day(cycle: ReviewCycle, on: dt.date) -> dt.date:
+    """``on``, or the day of the cycle's period nearest to it: the day whose positions count."""
+    return min(max(on, cycle.period_start), cycle.period_end)
+
+
+def positions_of(
+    directory: Directory, cycle: ReviewCycle, people: Sequence[str], on: dt.date
+) -> dict[str, str]:
+    """The position each of ``people`` holds in the directory on the cycle's day nearest ``on``
+    (:func:`cycle_day`); someone with none, or not in the directory then, is left out."""
+    day = cycle_day(cycle, on)
+    held: dict[str, str] = {}
+    for person_id in people:
+        person = directory.person(person_id, day)
+        if person is not None and person.position is not None:
+            held[person_id] = person.position
+    return held
+
+
+def _job_descriptions(
+    uow: Repositories, people: frozenset[str], positions: Mapping[str, str]
+) -> dict[str, JobDescriptionRef]:
+    """The newest published number written for each participant, from the heads alone; for a
+    participant without one, the newest published role description of their position (the
+    published role descriptions are loaded, to read their position)."""
     newest: dict[str, tuple[int, str]] = {}
+    roles: dict[str, tuple[int, str]] = {}
+    wanted_positions = frozenset(positions.values())
     for head in uow.events.find("JobDescription", "state", JobDescriptionState.PUBLISHED.value):
         employee, number = head.columns.get("employee"), head.columns.get("number")
-        if not isinstance(employee, str) or employee not in people or not isinstance(number, int):
-            continue  # a role description names no employee: it does not count
+        if not isinstance(number, int):
+            continue
+        if employee is None and wanted_positions:
+            position = cast(JobDescription, uow.streams.load_head(head)).position_id
+            if position in wanted_positions:
+                known = roles.get(position)
+                if known is None or (number, head.id) > known:
+                    roles[position] = (number, head.id)
+            continue
+        if not isinstance(employee, str) or employee not in people:
+            continue
         known = newest.get(employee)
         if known is None or (number, head.id) > known:
             newest[employee] = (number, head.id)
+    for person, position in positions.items():
+        if person in people and person not in newest and position in roles:
+            newest[person] = roles[position]
     return {
         employee: JobDescriptionRef(id=id, number=number)
         for employee, (number, id) in newest.items()
@@ -201,6 +261,65 @@ def _goals(
                 GoalRef(id=goal.id, standing=then.standing(on))
             )
     return found
+
+
+#: An evaluation in one of these asks for feedback (upward feedback is requested then).
+_ASKING = frozenset({EvaluationState.SELF_REVIEW, EvaluationState.MANAGER_REVIEW})
+#: A leaver's work that is still open, and is cancelled when they leave.
+_OPEN_PLANS = frozenset(
+    {
+        PlanState.DRAFT,
+        PlanState.SUBMITTED,
+        PlanState.APPROVED,
+        PlanState.ACTIVE,
+        PlanState.IN_REVIEW,
+    }
+)
+_OPEN_GOALS = frozenset({GoalState.DRAFT, GoalState.PROPOSED, GoalState.ACTIVE})
+
+
+@attrs.frozen(kw_only=True)
+class Schedule:
+    """What one run of :meth:`CycleService.schedule_evaluations` did, and what it could not.
+
+    Attributes:
+        cycle_id: the cycle.
+        joined: who joined the organisation during the cycle and was brought into it.
+        left: who had left the organisation and was taken out of it (excused).
+        closed: a leaver's open work, cancelled with the reason they left: ``(type, id)``.
+        created: the evaluations created, by id.
+        opened: the evaluations opened (their period has ended, or the policy opens early).
+        requested: the upward feedback requested: ``(evaluation id, direct report's id)``.
+        waiting: the participants not (or not fully) scheduled, and why: ``(id, why)``. A
+            later run, once the reason is gone, schedules them.
+    """
+
+    cycle_id: str
+    joined: tuple[str, ...] = ()
+    left: tuple[str, ...] = ()
+    closed: tuple[tuple[str, str], ...] = ()
+    created: tuple[str, ...] = ()
+    opened: tuple[str, ...] = ()
+    requested: tuple[tuple[str, str], ...] = ()
+    waiting: tuple[tuple[str, str], ...] = ()
+
+
+@attrs.define
+class _Progress:
+    """What a run did so far (each participant's command adds to it once it is accepted)."""
+
+    created: list[str] = attrs.Factory(list)
+    opened: list[str] = attrs.Factory(list)
+    requested: list[tuple[str, str]] = attrs.Factory(list)
+    waiting: list[tuple[str, str]] = attrs.Factory(list)
+
+
+def _evaluation_id(cycle_id: str, employee_id: str) -> str | None:
+    """The id a scheduled evaluation gets: one per cycle and participant, so that two runs at
+    once cannot both create it (the second append conflicts); ``None`` if it would be too
+    long for an id (the id factory's is used then)."""
+    candidate = f"{cycle_id}.{employee_id}"
+    return candidate if len(candidate) <= current().id_length else None
 
 
 class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
@@ -341,9 +460,144 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
         reader = self._runner.reader(by)
 
         def work(uow: Repositories) -> CycleStatus:
-            return cycle_status(uow, readable_cycle(uow, self._runner.policy, reader, cycle_id), on)
+            cycle = readable_cycle(uow, self._runner.policy, reader, cycle_id)
+            return cycle_status(uow, cycle, on, directory=self._runner.directory)
 
         return self._runner.read(work)
+
+    def schedule_evaluations(
+        self, cycle_id: str, *, by: Actor | str, reason: str = "", batch_size: int = 100
+    ) -> Schedule:
+        """Create every participant's evaluation, as the directory says on the clock's day.
+
+        First, in one unit of work with the cycle's ``schedule_evaluations`` event: a
+        participant no longer in the directory is taken out of the cycle (excused, with the day
+        as the reason) and their open plans of the cycle and open goals are cancelled; someone
+        who joined the organisation after the cycle was planned, by the period's end, and reports
+        to a participant (or to a joiner) is brought in. Then, ``batch_size`` participants to a
+        unit of work (:meth:`perfcore.services.Perfcore.bulk`), each participant without an
+        evaluation in the cycle gets one:
+
+        - against their published description: one written for them alone, else the role
+          description of the position they hold (:func:`positions_of`);
+        - evaluated by their manager in the directory, ``subject_is_manager`` if they have
+          direct reports;
+        - opened when its period has ended (or the policy opens early), and then, for a
+          manager, every direct report asked for upward feedback (``direct_report``).
+
+        Running it again creates only what is missing: an evaluation opens, and its upward
+        feedback is asked, on the first run after its period ends; a run cut short is resumed.
+
+        Raises:
+            ValidationError: perfcore has no directory, or ``batch_size`` is not a whole number
+                above 0.
+            NotFound: no cycle under ``cycle_id`` that ``by`` may read.
+            TransitionNotAllowed: the cycle is not in its evaluations stage.
+            PermissionDenied: ``by`` is not HR (the table's ``schedule_evaluations`` rule).
+        """
+        check_id("cycle_id", cycle_id)
+        check_reason(reason)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValidationError("batch_size", f"must be a whole number above 0: {batch_size!r}")
+        directory = self._runner.directory
+        if directory is None:
+            raise ValidationError(
+                "directory",
+                "scheduling reads the organisation from the directory: Perfcore(store,"
+                " directory=...)",
+            )
+        joined: list[str] = []
+        left: list[str] = []
+        closed: list[tuple[str, str]] = []
+
+        def start(session: Session) -> ReviewCycle:
+            for found in (joined, left, closed):
+                found.clear()  # a retried attempt starts again
+            actor = session.actor(by)
+            cycle = session.load_for(actor, ReviewCycle, cycle_id)
+            cycle = cycle.schedule_evaluations(
+                by=actor, at=session.at, reason=reason, policy=session.policy
+            )
+            cycle = _excuse_leavers(session, actor, cycle, directory, left, closed)
+            cycle = _bring_in_joiners(session, actor, cycle, directory, joined)
+            return session.changed(cycle)
+
+        args = {"cycle_id": cycle_id, "by": by, "reason": reason}
+        cycle = self._run("schedule_evaluations", args, start, None)
+        progress = _Progress()
+        people = cycle.employee_ids
+        for first in range(0, len(people), batch_size):
+            with self._runner.bulk():
+                for employee_id in people[first : first + batch_size]:
+                    self._schedule_one(cycle, employee_id, by, directory, progress)
+        return Schedule(
+            cycle_id=cycle.id,
+            joined=tuple(joined),
+            left=tuple(left),
+            closed=tuple(closed),
+            created=tuple(progress.created),
+            opened=tuple(progress.opened),
+            requested=tuple(progress.requested),
+            waiting=tuple(progress.waiting),
+        )
+
+    def _schedule_one(
+        self,
+        cycle: ReviewCycle,
+        employee_id: str,
+        by: Actor | str,
+        directory: Directory,
+        progress: _Progress,
+    ) -> None:
+        """One participant's evaluation, as one command of the batch's bulk: created if
+        missing, opened if it may be, and a manager's direct reports asked."""
+        done = _Progress()
+
+        def work(session: Session) -> ReviewCycle:
+            for found in (done.created, done.opened, done.requested, done.waiting):
+                found.clear()  # a retried attempt starts again
+            actor = session.actor(by)
+            day = session.at.date()
+            evaluation = _existing(session, cycle, employee_id)
+            if evaluation is None:
+                why = _why_not(session, cycle, employee_id, directory, day)
+                if isinstance(why, str):
+                    done.waiting.append((employee_id, why))
+                    return cycle
+                evaluation = _create_evaluation(session, actor, cycle, why, directory, day)
+                done.created.append(evaluation.id)
+            if evaluation.state is EvaluationState.SCHEDULED:
+                try:
+                    evaluation = evaluation.open(by=actor, at=session.at, policy=session.policy)
+                except GuardFailed:
+                    pass  # its period has not ended: a later run opens it
+                else:
+                    done.opened.append(evaluation.id)
+            if evaluation.state in _ASKING and evaluation.subject_is_manager:
+                for report in directory.reports(employee_id, day):
+                    if (
+                        report == evaluation.evaluator_id
+                        or evaluation.relationship_of(report) is not None
+                    ):
+                        continue
+                    evaluation = evaluation.request_feedback(
+                        by=actor, at=session.at, reviewer_id=report,
+                        relationship=Relationship.DIRECT_REPORT, policy=session.policy,
+                    )  # fmt: skip
+                    done.requested.append((evaluation.id, report))
+            session.changed(evaluation)
+            return cycle
+
+        args = {"cycle_id": cycle.id, "employee_id": employee_id, "by": by}
+        try:
+            self._runner.run("ReviewCycle.schedule_evaluation", args, work)
+        except PerfcoreError as refused:  # nothing of it is kept; the others go on
+            progress.waiting.append((employee_id, str(refused)))
+            return
+        progress.created.extend(done.created)
+        progress.opened.extend(done.opened)
+        progress.requested.extend(done.requested)
+        progress.waiting.extend(done.waiting)
 
     def _advance(
         self,
@@ -363,7 +617,9 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
             if fired in NEEDS_STATUS:
                 # Only the part of the summary the stage's guard reads.
                 needs = _NEEDS[fired]
-                options["status"] = cycle_status(session.uow, cycle, session.at.date(), needs)
+                options["status"] = cycle_status(
+                    session.uow, cycle, session.at.date(), needs, self._runner.directory
+                )
             command = getattr(cycle, fired)
             advanced: ReviewCycle = command(
                 by=actor, at=session.at, policy=session.policy, **options
@@ -372,3 +628,141 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
 
         args = {"cycle_id": cycle_id, "by": by, "reason": reason}
         return self._run(trigger or "advance", args, work, idempotency_key)
+
+
+# -- scheduling -----------------------------------------------------------------------------------
+
+
+def _excuse_leavers(
+    session: Session,
+    actor: Actor,
+    cycle: ReviewCycle,
+    directory: Directory,
+    left: list[str],
+    closed: list[tuple[str, str]],
+) -> ReviewCycle:
+    """Take out of the cycle each participant the directory no longer has, and cancel their
+    open plans of the cycle and their open goals, each with the reason."""
+    day = session.at.date()
+    for employee_id in cycle.employee_ids:
+        if directory.person(employee_id, day) is not None or len(cycle.participants) < 2:
+            continue
+        why = f"{employee_id} is not in the organisation on {day} (the directory): excused"
+        cycle = cycle.remove_participant(
+            by=actor, at=session.at, employee_id=employee_id, reason=why, policy=session.policy
+        )
+        left.append(employee_id)
+        for head in session.uow.events.find("Plan", "cycle", cycle.id):
+            plan = session.load(Plan, head.id)
+            if plan.subject_id == employee_id and plan.state in _OPEN_PLANS:
+                session.changed(
+                    plan.cancel(by=actor, at=session.at, reason=why, policy=session.policy)
+                )
+                closed.append(("Plan", plan.id))
+        for head in session.uow.events.find("Goal", "owner", employee_id):
+            goal = session.load(Goal, head.id)
+            if goal.state in _OPEN_GOALS:
+                session.changed(
+                    goal.cancel(by=actor, at=session.at, reason=why, policy=session.policy)
+                )
+                closed.append(("Goal", goal.id))
+    return cycle
+
+
+def _bring_in_joiners(
+    session: Session, actor: Actor, cycle: ReviewCycle, directory: Directory, joined: list[str]
+) -> ReviewCycle:
+    """Bring into the cycle whoever joined the organisation after it was planned (not in the
+    directory that day), by the end of its period, and reports to a participant now."""
+    day = session.at.date()
+    planned = cycle.created_at.date() if cycle.created_at is not None else cycle.period_start
+    by_end = min(day, cycle.period_end)
+    queue = list(cycle.employee_ids)
+    while queue:
+        manager_id = queue.pop(0)
+        for report in directory.reports(manager_id, day):
+            if report in cycle.employee_ids:
+                continue
+            if directory.person(report, planned) is not None:
+                continue  # in the organisation when the cycle was planned: HR left them out
+            if directory.person(report, by_end) is None:
+                continue  # joined after the period it reviews
+            why = (
+                f"{report} joined the organisation after the cycle was planned ({planned}) and"
+                f" reports to {manager_id} on {day} (the directory)"
+            )
+            cycle = cycle.add_participant(
+                by=actor, at=session.at, reason=why, policy=session.policy,
+                participant=Participant(employee_id=report, manager_id=manager_id),
+            )  # fmt: skip
+            joined.append(report)
+            queue.append(report)
+    return cycle
+
+
+def _existing(session: Session, cycle: ReviewCycle, employee_id: str) -> Evaluation | None:
+    """The participant's evaluation in the cycle, if any (the scheduled id first, then any
+    other created by hand)."""
+    own = _evaluation_id(cycle.id, employee_id)
+    if own is not None:
+        found = session.find(Evaluation, own)
+        if found is not None:
+            return found
+    for head in session.uow.events.find("Evaluation", "subject", employee_id):
+        if head.columns.get("cycle") == cycle.id:
+            return session.load(Evaluation, head.id)
+    return None
+
+
+@attrs.frozen
+class _Ready:
+    """What a participant's new evaluation is made of."""
+
+    employee_id: str
+    manager_id: str
+    description: JobDescription
+
+
+def _why_not(
+    session: Session, cycle: ReviewCycle, employee_id: str, directory: Directory, day: dt.date
+) -> _Ready | str:
+    """What the participant's evaluation is made of, or why it cannot be made yet."""
+    person = directory.person(employee_id, day)
+    if person is None:
+        return f"not in the organisation on {day} (the directory)"
+    if person.manager_id is None:
+        return "no manager in the directory to evaluate them: HR names a delegate by hand"
+    held = positions_of(directory, cycle, [employee_id], day)
+    published = _job_descriptions(session.uow, frozenset({employee_id}), held)
+    ref = published.get(employee_id)
+    if ref is None:
+        where = f" or for their position {held[employee_id]!r}" if employee_id in held else ""
+        return f"no published job description written for them{where}"
+    return _Ready(employee_id, person.manager_id, session.load(JobDescription, ref.id))
+
+
+def _create_evaluation(
+    session: Session,
+    actor: Actor,
+    cycle: ReviewCycle,
+    ready: _Ready,
+    directory: Directory,
+    day: dt.date,
+) -> Evaluation:
+    own = _evaluation_id(cycle.id, ready.employee_id)
+    description = ready.description
+    return Evaluation.create(
+        id=own if own is not None else session.new_id("Evaluation"),
+        by=actor,
+        at=session.at,
+        policy=session.policy,
+        subject_id=ready.employee_id,
+        evaluator_id=ready.manager_id,
+        job_description_id=description.id,
+        job_description_number=description.number,
+        criteria=description.criteria,
+        period_start=cycle.period_start,
+        period_end=cycle.period_end,
+        subject_is_manager=bool(directory.reports(ready.employee_id, day)),
+        cycle_id=cycle.id,
+    )

@@ -1,7 +1,9 @@
 """The JobDescription service: drafting, feedback, endorsement, and publishing within a lineage.
 
 Publishing number n+1 of a lineage supersedes the published number n in the same unit of work:
-both change, or neither does.
+both change, or neither does. A role description (``position_id``) takes its audience from the
+directory, never from the caller: the position's holders on the day it is drafted, and again on
+the day its feedback opens (:meth:`JobDescriptionService.open_feedback`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 from perfcore._validate import check_id, check_optional_id, check_sequence, check_set
 from perfcore.actor import Actor
-from perfcore.errors import GuardFailed
+from perfcore.errors import GuardFailed, ValidationError
 from perfcore.job_description import _EDITABLE, Criterion, JobDescription, JobDescriptionState
 from perfcore.services._base import AggregateService
 from perfcore.services._runner import Session
@@ -33,6 +35,7 @@ class JobDescriptionService(AggregateService[JobDescription, JobDescription]):
         title: str,
         department: str,
         employee_id: str | None = None,
+        position_id: str | None = None,
         author_id: str | None = None,
         responsibilities: Sequence[str] = (),
         criteria: Sequence[Criterion] = (),
@@ -41,8 +44,22 @@ class JobDescriptionService(AggregateService[JobDescription, JobDescription]):
         id: str | None = None,
         idempotency_key: str | None = None,
     ) -> JobDescription:
-        """Draft number 1 of a new lineage (see :meth:`JobDescription.create`)."""
+        """Draft number 1 of a new lineage (see :meth:`JobDescription.create`).
+
+        A role description names its ``position_id``; with a directory its audience is the
+        position's holders that day, and an ``audience`` passed with it is refused.
+
+        Raises:
+            ValidationError: an ``audience`` for a role description, with a directory.
+        """
         check_optional_id("id", id)
+        check_optional_id("position_id", position_id)
+        if position_id is not None and audience and self._runner.directory is not None:
+            raise ValidationError(
+                "audience",
+                "a role description's audience is its position's holders in the directory,"
+                " not a list the caller gives",
+            )
         # Checked once, here: a bare string is refused, not split into its characters.
         responsibilities = check_sequence("responsibilities", responsibilities)
         criteria = check_sequence("criteria", criteria)
@@ -51,6 +68,7 @@ class JobDescriptionService(AggregateService[JobDescription, JobDescription]):
             "title": title,
             "department": department,
             "employee_id": employee_id,
+            "position_id": position_id,
             "author_id": author_id,
             "responsibilities": tuple(responsibilities),
             "criteria": tuple(criteria),
@@ -61,11 +79,16 @@ class JobDescriptionService(AggregateService[JobDescription, JobDescription]):
         def work(session: Session) -> JobDescription:
             actor = session.actor(by)
             new_id = id if id is not None else session.new_id("JobDescription")
+            relations = actor.relations
+            invited = frozenset(audience)
+            if position_id is not None and relations is not None:
+                invited = frozenset(relations.holders(position_id))
             jd = JobDescription.create(
                 id=new_id, by=actor, at=session.at, policy=session.policy,
                 title=title, department=department, employee_id=employee_id,
-                author_id=author_id, responsibilities=tuple(responsibilities),
-                criteria=tuple(criteria), audience=frozenset(audience), reason=reason,
+                position_id=position_id, author_id=author_id,
+                responsibilities=tuple(responsibilities), criteria=tuple(criteria),
+                audience=invited, reason=reason,
             )  # fmt: skip
             session.claim(LINEAGE, jd.lineage_id, "draft", actor.id, number=jd.number)
             return session.changed(jd)
@@ -120,7 +143,9 @@ class JobDescriptionService(AggregateService[JobDescription, JobDescription]):
     def open_feedback(
         self, jd_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
     ) -> JobDescription:
-        """Invite the audience to give feedback; each member is notified."""
+        """Invite the audience to give feedback; each member is notified. A role description's
+        audience becomes its position's holders in the directory that day (see
+        :meth:`JobDescription.open_feedback`)."""
         return self._fire(
             jd_id, "open_feedback", by=by, reason=reason, idempotency_key=idempotency_key
         )

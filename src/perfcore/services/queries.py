@@ -297,7 +297,8 @@ class Queries(Limited):
 
         def work(uow: Repositories) -> ProgressReport:
             cycle = readable_cycle(uow, self._runner.policy, reader, cycle_id)
-            return cycle.progress(cycle_status(uow, cycle, day), day)
+            status = cycle_status(uow, cycle, day, directory=self._runner.directory)
+            return cycle.progress(status, day)
 
         return self._runner.read(work)
 

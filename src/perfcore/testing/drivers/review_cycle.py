@@ -118,6 +118,8 @@ class ReviewCycleDriver(Driver[ReviewCycle]):
                 obj = self.fire(obj, "add_participant")
             leaver = obj.employee_ids[-1] if obj.employee_ids else "nobody"
             return obj.remove_participant(by=HR, at=at, employee_id=leaver, reason="left")
+        if trigger == "schedule_evaluations":
+            return obj.schedule_evaluations(by=HR, at=at, reason="the period has ended")
         if trigger == "close":
             return obj.close(by=HR, at=at)
         raise ValueError(f"ReviewCycle has no trigger {trigger!r}")
