@@ -63,6 +63,7 @@ from perfcore.job_description import (
     JobDescriptionState,
 )
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, lifecycle_of
+from perfcore.note import About, Note, NoteKind, NoteState, Visibility
 from perfcore.plan import (
     Approver,
     ApproverKind,
@@ -96,6 +97,17 @@ from perfcore.records import Acknowledgement
 from perfcore.review_cycle import ReviewCycle, ReviewCycleState
 from perfcore.rules import Rule
 from perfcore.services import Perfcore
+from perfcore.survey import (
+    Ballot,
+    Question,
+    QuestionKind,
+    QuestionResult,
+    Reply,
+    Scope,
+    Survey,
+    SurveyResults,
+    SurveyState,
+)
 from perfcore.visibility import EvaluationView, ReviewerView, SubjectView
 
 __version__ = "0.1.0"
@@ -103,6 +115,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_POLICY",
     "Acknowledgement",
+    "About",
     "Actor",
     "Approver",
     "ApproverKind",
@@ -110,6 +123,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditProblem",
     "AuditReport",
+    "Ballot",
     "Blocker",
     "BlockReason",
     "CalibrationNote",
@@ -152,6 +166,9 @@ __all__ = [
     "lifecycle_of",
     "LineageConflict",
     "NotFound",
+    "Note",
+    "NoteKind",
+    "NoteState",
     "MemoryDirectory",
     "Notification",
     "Notifier",
@@ -170,9 +187,13 @@ __all__ = [
     "PlanState",
     "Policy",
     "ProgressReport",
+    "Question",
+    "QuestionKind",
+    "QuestionResult",
     "Rating",
     "RatingScale",
     "Relationship",
+    "Reply",
     "Resolution",
     "ReviewCycle",
     "ReviewCycleState",
@@ -183,6 +204,7 @@ __all__ = [
     "Relations",
     "Rule",
     "ScoreWeights",
+    "Scope",
     "Stage",
     "StageProgress",
     "Standing",
@@ -192,10 +214,14 @@ __all__ = [
     "SubjectView",
     "Support",
     "SupportKind",
+    "Survey",
+    "SurveyResults",
+    "SurveyState",
     "SystemClock",
     "TransitionNotAllowed",
     "UnitOfWork",
     "UuidIds",
     "ValidationError",
+    "Visibility",
     "verify_store",
 ]

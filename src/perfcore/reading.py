@@ -16,11 +16,16 @@ By default:
 - a **job description**: once published (or superseded, or retired), anyone; before that, its
   author, the employee it is written for, its audience, and HR;
 - a **review cycle**: HR, whoever created it, managers, and its participants.
+- a **survey**: HR, whoever created it, the manager whose people it asks and the managers above
+  them, and the people asked; each sees what :mod:`perfcore.services.surveys` gives them (only
+  HR sees who took part);
+- a **note**: HR, its author, the managers up the line of the person it is about, and that
+  person if it is shared and not withdrawn.
 
 An object's whole **history** (who did what, when and why: ``Perfcore.history``) is the
 ``(type, "history")`` rule: by default whoever may read the object, but for an evaluation only
 its evaluator and HR (never its subject), since its events name every reviewer and hold what each
-said.
+said; and for a survey only HR, since its events name who took part, and when.
 
 "Up the line" needs the directory: without one (``actor.relations`` is ``None``) it admits
 nobody, unlike the relationship rules of commands, which take the caller's word. A read has no
@@ -74,6 +79,14 @@ def _public(_actor: Actor, description: Any) -> bool:
     return str(description.state) in _PUBLIC
 
 
+def _shared_with_subject(actor: Actor, note: Any) -> bool:
+    return (
+        actor.id == note.subject_id
+        and str(note.visibility) == "shared"
+        and str(note.state) != "withdrawn"
+    )
+
+
 def _participant(actor: Actor, cycle: Any) -> bool:
     return any(participant.employee_id == actor.id for participant in cycle.participants)
 
@@ -106,6 +119,15 @@ READ_RULES: Mapping[str, Rule] = {
     | is_person("created_by", "whoever created it")
     | has_role(Role.MANAGER)
     | Rule("a participant", _participant),
+    "Survey": _HR
+    | is_person("created_by", "whoever created it")
+    | is_person("manager_id", "the manager of the people asked")
+    | up_the_line("manager_id", "a manager above them")
+    | is_member("population", "one of the people asked"),
+    "Note": _HR
+    | is_person("author_id", "its author")
+    | up_the_line("subject_id", "a manager of the person it is about up the line")
+    | Rule("the person it is about, if it is shared with them", _shared_with_subject),
 }
 
 #: The default history rule of each aggregate type.
@@ -113,4 +135,5 @@ HISTORY_RULES: Mapping[str, Rule] = {
     **READ_RULES,
     "Evaluation": never(is_person("subject_id", "the subject"))
     & (is_person("evaluator_id", "the evaluator") | _HR),
+    "Survey": _HR,
 }

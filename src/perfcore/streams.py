@@ -79,6 +79,9 @@ QUERY_COLUMNS: Final[Mapping[str, Mapping[str, str]]] = PerType({
         "owner": "author_id",
     },
     "Evaluation": {"subject": "subject_id", "cycle": "cycle_id", "person": "subject_id"},
+    # A survey is nobody's personal data: it has no person.
+    "Survey": {"manager": "manager_id"},
+    "Note": {"subject": "subject_id", "person": "subject_id", "owner": "author_id"},
 }, default={})  # fmt: skip
 
 #: Events between snapshots while a stream is short.

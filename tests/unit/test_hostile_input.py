@@ -42,6 +42,7 @@ from perfcore.evaluation import Rating
 from perfcore.job_description import Criterion
 from perfcore.lifecycle import lifecycle_of
 from perfcore.plan import Approver, Objective, Support
+from perfcore.survey import Question, Reply
 from perfcore.ports import Notification, Store
 from perfcore.services import Perfcore
 from perfcore.services.cycles import NEXT
@@ -67,6 +68,8 @@ SERVICES: dict[str, tuple[str, ...]] = {
     "plans": ("Plan", "Goal"),
     "evaluations": ("Evaluation", "JobDescription"),
     "cycles": ("ReviewCycle",),
+    "surveys": ("Survey", "Evaluation"),
+    "notes": ("Note", "Goal", "JobDescription", "Evaluation"),
     "queries": ("Goal", "Plan", "ReviewCycle"),
     "": ("Goal", "Evaluation"),
 }
@@ -261,6 +264,16 @@ _VALUES: dict[str, Any] = {
     "checkpoint": None,
     "replay": True,
     "include_overdue": True,
+    "questions": [Question(key="clear", text="My goals are clear")],
+    "opens_on": TODAY - dt.timedelta(days=1),
+    "closes_on": TODAY + dt.timedelta(days=14),
+    "scope": "reports",
+    "population": ["ana", "bo", "cy"],
+    "replies": [Reply(question="clear", score=4), Reply(question="help", text="fewer meetings")],
+    "evaluation_id": "evaluation-self_review",
+    "text": "Took my on-call shift at a day's notice.",
+    "visibility": "shared",
+    "include_withdrawn": False,
 }
 #: Where one callable's parameter needs a value of its own.
 _OVERRIDES: dict[tuple[str, str, str], Any] = {
@@ -270,6 +283,8 @@ _OVERRIDES: dict[tuple[str, str, str], Any] = {
     ("job_descriptions", "create", "author_id"): "mia",
     ("plans", "create", "kind"): "development",
     ("plans", "create", "author_id"): "ben",
+    ("notes", "give", "job_description_id"): None,
+    ("notes", "give", "criterion"): None,
     ("", "history", "kind"): "Goal",
     ("", "history", "id"): "goal-draft",
     ("queries", "cycle_progress", "cycle_id"): "reviewcycle-job_descriptions",
@@ -280,6 +295,8 @@ _EDITS: dict[str, dict[str, Any]] = {
     "job_descriptions": {"title": "Senior support engineer"},
     "plans": {"review_schedule": "FREQ=WEEKLY;INTERVAL=2"},
     "cycles": {"name": "2026 reviews, again"},
+    "surveys": {"title": "How is the team doing, this spring?"},
+    "notes": {"text": "Took my on-call shift, twice."},
 }
 #: Names an ``edit`` must refuse before anything else: the service's and the command's own
 #: keywords, bookkeeping fields, and a name that is no field at all.

@@ -57,8 +57,10 @@ from perfcore.services.cycles import CycleService
 from perfcore.services.evaluations import EvaluationService
 from perfcore.services.goals import GoalService
 from perfcore.services.job_descriptions import JobDescriptionService
+from perfcore.services.notes import NoteService
 from perfcore.services.plans import PlanService
 from perfcore.services.queries import GoalStatus, PlanReview, Queries
+from perfcore.services.surveys import SurveyService
 from perfcore.streams import ObjectCache, history_of
 
 __all__ = [
@@ -71,11 +73,13 @@ __all__ = [
     "GoalStatus",
     "IdempotencyConflict",
     "JobDescriptionService",
+    "NoteService",
     "NotificationRule",
     "Perfcore",
     "PlanReview",
     "PlanService",
     "Queries",
+    "SurveyService",
     "service_names",
 ]
 
@@ -126,6 +130,8 @@ class Perfcore(Limited):
     plans: PlanService
     evaluations: EvaluationService
     cycles: CycleService
+    surveys: SurveyService
+    notes: NoteService
 
     def __init__(
         self,

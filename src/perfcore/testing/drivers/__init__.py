@@ -95,6 +95,8 @@ _MODULES = (
     "perfcore.testing.drivers.job_description",
     "perfcore.testing.drivers.plan",
     "perfcore.testing.drivers.review_cycle",
+    "perfcore.testing.drivers.survey",
+    "perfcore.testing.drivers.note",
 )
 
 
