@@ -1813,7 +1813,9 @@ class _Fast:
             else:
                 # Columns worked out from the object (or, for the kind's first stream, not
                 # known not to be): the object itself, built once from the folded data, as a
-                # snapshot of it would be restored, and its head as perfcore writes it.
+                # snapshot of it would be restored, and its head as perfcore writes it. The
+                # first tells for the kind: index_of gives every object of a kind the same
+                # columns (a value may be None).
                 data = {"type": shape.kind, "schema": shape.schema, "data": self._data()}
                 made = head_of(from_envelope(data), head.hash)
                 expected = dict(made.columns)
