@@ -8,7 +8,8 @@ aggregate is built by real commands from its creation, so that its history repla
   :func:`criteria_sets`, :func:`check_ins`, and one strategy per value type (:func:`criteria`,
   :func:`objectives`, :func:`ratings`, :func:`participants`, ...).
 - **Aggregates** in any reachable state, or in one of ``states``: :func:`goals`,
-  :func:`job_descriptions`, :func:`plans`, :func:`evaluations`, :func:`review_cycles`, and
+  :func:`job_descriptions`, :func:`plans`, :func:`evaluations`, :func:`review_cycles`,
+  :func:`surveys`, :func:`notes`, and
   :func:`aggregates` for any of them. Their content is drawn (people, numbers, dates, criteria),
   and so is their path: the shortest one to the state, with a few detours (check-ins, feedback,
   a request for changes) that shrink away.
@@ -95,6 +96,7 @@ from perfcore.testing.strategies.job_description import (
     weights,
 )
 from perfcore.testing.strategies.lifecycle import guards, lifecycles, steps
+from perfcore.testing.strategies.note import notes
 from perfcore.testing.strategies.plan import (
     approvers,
     attainments,
@@ -129,6 +131,13 @@ from perfcore.testing.strategies.review_cycle import (
     review_cycles,
     stage_progress,
 )
+from perfcore.testing.strategies.survey import (
+    ballots,
+    questions,
+    replies,
+    survey_results,
+    surveys,
+)
 
 __all__ = [
     "Command",
@@ -142,6 +151,7 @@ __all__ = [
     "attainments",
     "audit_checkpoints",
     "audit_reports",
+    "ballots",
     "aware_datetimes",
     "blockers",
     "calibration_notes",
@@ -175,6 +185,7 @@ __all__ = [
     "job_descriptions",
     "lifecycles",
     "metric_values",
+    "notes",
     "notifications",
     "recorded_events",
     "recorded_streams",
@@ -190,9 +201,11 @@ __all__ = [
     "plans",
     "policies",
     "progress_reports",
+    "questions",
     "rating_scales",
     "ratings",
     "reasons",
+    "replies",
     "resolutions",
     "review_cycles",
     "review_notes",
@@ -206,6 +219,8 @@ __all__ = [
     "steps",
     "subject_views",
     "supports",
+    "survey_results",
+    "surveys",
     "texts",
     "weights",
 ]

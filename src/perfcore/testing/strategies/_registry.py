@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from perfcore import cycle_status, evaluation, goal, job_description, plan
+from perfcore import cycle_status, evaluation, goal, job_description, note, plan, survey
 from perfcore._aggregate import Aggregate
 from perfcore.actor import Actor, Role
 from perfcore.audit import AuditCheckpoint, AuditReport
@@ -30,9 +30,11 @@ from perfcore.testing.strategies import evaluation as evaluation_
 from perfcore.testing.strategies import goal as goal_
 from perfcore.testing.strategies import job_description as job_description_
 from perfcore.testing.strategies import lifecycle as lifecycle_
+from perfcore.testing.strategies import note as note_
 from perfcore.testing.strategies import plan as plan_
 from perfcore.testing.strategies import policy as policy_
 from perfcore.testing.strategies import review_cycle as review_cycle_
+from perfcore.testing.strategies import survey as survey_
 from perfcore.testing.strategies.aggregates import aggregates, events
 from perfcore.testing.strategies.records import acknowledgements
 from perfcore.visibility import ReviewerView, SubjectView
@@ -128,6 +130,14 @@ def strategies_by_type() -> dict[type[Any], st.SearchStrategy[Any]]:
         cycle_status.StageProgress: review_cycle_.stage_progress(),
         cycle_status.ParticipantProgress: review_cycle_.participant_progress(),
         cycle_status.ProgressReport: review_cycle_.progress_reports(),
+        # surveys and notes
+        survey.Survey: survey_.surveys(),
+        survey.Question: survey_.questions().map(lambda asked: asked[0]),
+        survey.Reply: survey_.replies().map(lambda given: given[0]),
+        survey.Ballot: survey_.ballots(),
+        survey.SurveyResults: survey_.survey_results(),
+        survey.QuestionResult: survey_.survey_results().map(lambda found: found.questions[0]),
+        note.Note: note_.notes(),
         # policies and tables
         Policy: policy_.policies(),
         EndorsementPolicy: policy_.endorsement_policies(),
