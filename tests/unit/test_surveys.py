@@ -324,14 +324,14 @@ def test_results_roll_up_by_department_and_feed_the_managers_evaluation(pc: Perf
 
 
 def test_notes_are_read_per_policy_and_listed_beside_the_next_evaluation(pc: Perfcore) -> None:
-    praise = pc.notes.give(by="bo", subject_id="ana", kind="praise", text="Great handover.")
-    private = pc.notes.give(
+    praise = pc.notes.create(by="bo", subject_id="ana", kind="praise", text="Great handover.")
+    private = pc.notes.create(
         by="mia", subject_id="ana", text="Missed two stand-ups.", visibility="private"
     )
     with pytest.raises(PermissionDenied):
-        pc.notes.give(by="ana", subject_id="ana", text="I am great.")
+        pc.notes.create(by="ana", subject_id="ana", text="I am great.")
     with pytest.raises(ValidationError):
-        pc.notes.give(by="bo", subject_id="nobody", text="Who?")
+        pc.notes.create(by="bo", subject_id="nobody", text="Who?")
     assert [n.id for n in pc.notes.about("ana", by="ana")] == [praise.id]
     assert [n.id for n in pc.notes.about("ana", by="mia")] == [praise.id, private.id]
     assert [n.id for n in pc.notes.about("ana", by="ceo")] == [praise.id, private.id]
@@ -343,12 +343,12 @@ def test_notes_are_read_per_policy_and_listed_beside_the_next_evaluation(pc: Per
         criteria=[Criterion(name="Delivery", measured_by="releases", weight=100,
                             required_level="monthly")],
     )  # fmt: skip
-    on_criterion = pc.notes.give(
+    on_criterion = pc.notes.create(
         by="mia", subject_id="ana", job_description_id="jd-eng", criterion="Delivery",
         text="Shipped the macro fix early.",
     )  # fmt: skip
     with pytest.raises(ValidationError):
-        pc.notes.give(
+        pc.notes.create(
             by="mia", subject_id="ana", job_description_id="jd-eng", criterion="Speed",
             text="?",
         )  # fmt: skip
@@ -375,12 +375,12 @@ def test_a_note_on_a_goal_is_about_its_owner(pc: Perfcore) -> None:
         by="ana", id="g-1", owner_id="ana", manager_id="mia", title="Replies",
         metric="replies", baseline=0, target=10, start=DAY, due=DAY + dt.timedelta(days=60),
     )  # fmt: skip
-    note = pc.notes.give(by="mia", goal_id="g-1", text="Good start on the replies.")
+    note = pc.notes.create(by="mia", goal_id="g-1", text="Good start on the replies.")
     assert (note.subject_id, note.about, note.goal_id) == ("ana", "goal", "g-1")
     with pytest.raises(ValidationError):
-        pc.notes.give(by="mia", goal_id="g-1", subject_id="bo", text="Wrong person.")
+        pc.notes.create(by="mia", goal_id="g-1", subject_id="bo", text="Wrong person.")
     with pytest.raises(NotFound):  # bo may not read ana's goal
-        pc.notes.give(by="bo", goal_id="g-1", text="Nice goal.")
+        pc.notes.create(by="bo", goal_id="g-1", text="Nice goal.")
 
 
 def test_without_a_directory_the_caller_names_the_population() -> None:

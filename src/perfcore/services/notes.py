@@ -16,7 +16,7 @@ the evaluator of a person's evaluation sees those written in its period
 ...         return dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 >>> pc = Perfcore(MemoryStore(), clock=Clock())
 >>> bo = Actor(id="bo")
->>> note = pc.notes.give(by=bo, id="n-1", subject_id="ana", kind="praise",
+>>> note = pc.notes.create(by=bo, id="n-1", subject_id="ana", kind="praise",
 ...     text="Took my on-call shift at a day's notice.")
 >>> [n.id for n in pc.notes.about("ana", by=Actor(id="ana"))]    # shared with her
 ['n-1']
@@ -45,13 +45,13 @@ __all__ = ["NoteService"]
 
 
 class NoteService(AggregateService[Note, Note]):
-    """Notes and praise: give, edit, withdraw; listed by person and beside an evaluation."""
+    """Notes and praise: create, edit, withdraw; listed by person and beside an evaluation."""
 
     kind = Note
     id_argument = "note_id"
     editable = _EDITABLE
 
-    def give(
+    def create(
         self,
         *,
         by: Actor,
@@ -138,7 +138,7 @@ class NoteService(AggregateService[Note, Note]):
             "criterion": criterion,
             "visibility": visibility,
         }
-        return self._run("give", args, work, idempotency_key)
+        return self._run("create", args, work, idempotency_key)
 
     def edit(
         self, id: str, *, by: Actor, idempotency_key: str | None = None, **fields: Any
