@@ -10,7 +10,7 @@ from perfcore.lifecycle import Lifecycle, lifecycle_of, registered_types
 
 __all__ = ["add_parser", "lifecycles", "to_dot"]
 
-#: The order the types are shown in: the four stages, then the cycle that ties them.
+#: The types shown first: the four stages, then the cycle that ties them; others follow by name.
 ORDER = ("JobDescription", "Goal", "Plan", "Evaluation", "ReviewCycle")
 
 
@@ -89,7 +89,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "type",
         nargs="?",
         metavar="TYPE",
-        help="the type to draw: " + ", ".join(ORDER) + " (any case; default: all of them)",
+        help="the type to draw: "
+        + ", ".join(lifecycle.name for lifecycle in lifecycles())
+        + " (any case; default: all of them)",
     )
     parser.add_argument(
         "--format",

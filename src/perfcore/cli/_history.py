@@ -29,13 +29,22 @@ from perfcore.cli._common import (
 from perfcore.directory import Directory, resolve_actor
 from perfcore.errors import NotFound, PermissionDenied, ValidationError
 from perfcore.events import Event
+from perfcore.services import service_names
 
-__all__ = ["add_parser", "timeline"]
+__all__ = ["add_parser", "kinds", "timeline"]
 
 #: The directory's table (:mod:`perfcore.adapters.sqlite_directory`).
 _DIRECTORY_TABLE = "directory_placements"
-#: The types an object may be of, in the order they are looked for.
-KINDS = ("JobDescription", "Goal", "Plan", "Evaluation", "ReviewCycle")
+#: The types shown first, in this order; any other stored type follows, by name.
+FIRST = ("JobDescription", "Goal", "Plan", "Evaluation", "ReviewCycle")
+
+
+def kinds() -> tuple[str, ...]:
+    """Every type perfcore stores with a service, in the order an id is looked for."""
+    names = sorted(service_names())
+    return tuple(name for name in FIRST if name in names) + tuple(
+        name for name in names if name not in FIRST
+    )
 
 
 class _Day:
@@ -60,13 +69,8 @@ def _directory(arguments: argparse.Namespace) -> SQLiteDirectory:
 
 
 def _services(pc: Perfcore) -> dict[str, Any]:
-    return {
-        "JobDescription": pc.job_descriptions,
-        "Goal": pc.goals,
-        "Plan": pc.plans,
-        "Evaluation": pc.evaluations,
-        "ReviewCycle": pc.cycles,
-    }
+    """Each stored type's service on ``pc`` (``{"Goal": pc.goals, ...}``)."""
+    return {kind: getattr(pc, attribute) for kind, attribute in service_names().items()}
 
 
 def _kind(pc: Perfcore, id: str, reader: str, kind: str | None) -> str:
@@ -74,13 +78,13 @@ def _kind(pc: Perfcore, id: str, reader: str, kind: str | None) -> str:
     if kind is not None:
         return kind
     services = _services(pc)
-    found = [name for name in KINDS if services[name].find(id, by=reader) is not None]
+    found = [name for name in kinds() if services[name].find(id, by=reader) is not None]
     if not found:
         raise CommandError(f"nothing {reader!r} may read is stored under {printable(id)!r}")
     if len(found) > 1:
-        kinds = ", ".join(found)
+        types = ", ".join(found)
         raise CommandError(
-            f"several objects are stored under {printable(id)!r} ({kinds}): choose with --kind"
+            f"several objects are stored under {printable(id)!r} ({types}): choose with --kind"
         )
     return found[0]
 
@@ -187,10 +191,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--kind",
-        choices=("JobDescription", "Goal", "Plan", "Evaluation", "ReviewCycle"),
+        choices=kinds(),
         metavar="TYPE",
-        help="the object's type (JobDescription, Goal, Plan, Evaluation, ReviewCycle), when"
-        " several types have an object with that id",
+        help=f"the object's type ({', '.join(kinds())}), when several types have an object"
+        " with that id",
     )
     parser.add_argument(
         "--directory",
