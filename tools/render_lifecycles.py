@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 
 import perfcore
-from perfcore.lifecycle import Lifecycle, lifecycle_of
+from perfcore.lifecycle import Lifecycle, lifecycle_of, registered_names
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "lifecycle.md"
 
+#: The four stages and the cycle that ties them first; every other lifecycle after them, in the
+#: order it was registered.
 ORDER = ("JobDescription", "Goal", "Plan", "Evaluation", "ReviewCycle")
 
 INTRO = """\
@@ -64,6 +66,7 @@ def render() -> str:
     """The whole page, from the tables registered in perfcore."""
     assert perfcore.__all__  # importing perfcore registers every lifecycle
     names = [name for name in ORDER if _known(name)]
+    names += [name for name in registered_names() if name not in ORDER]
     return INTRO + "\n" + "\n".join(_section(lifecycle_of(name)) for name in names)
 
 

@@ -24,6 +24,7 @@ from perfcore.rules import anyone, has_role, is_person
 from perfcore.testing import profiles
 from perfcore.testing import strategies as pst
 from perfcore.testing._workflow import checks, steps
+from perfcore.testing._workflow.calls import SERVICES
 from perfcore.testing._workflow.snapshot import take
 from perfcore.testing.drivers import EPOCH, driver_for
 from perfcore.testing.workflow import (
@@ -63,6 +64,8 @@ TOLD = {
     ("ReviewCycle", "story-cycle"): "closed",
     ("Evaluation", "story-evaluation"): "finalized",
     ("Plan", "story-plan"): "attained",
+    ("Survey", "story-survey"): "released",
+    ("Note", "story-note"): "given",
 }
 
 
@@ -102,7 +105,8 @@ def test_a_focused_story_tells_only_what_its_lifecycle_needs(name: str) -> None:
     kinds = {kind for kind, _ in machine.snapshot.objects}
     assert name in kinds
     needs = {"Plan": {"Goal", "Plan"}, "Evaluation": {"JobDescription", "Evaluation"}}
-    assert kinds == needs.get(name, set(LIFECYCLES) if name == "ReviewCycle" else {name})
+    stages = {"JobDescription", "Goal", "Plan", "Evaluation", "ReviewCycle"}
+    assert kinds == needs.get(name, stages if name == "ReviewCycle" else {name})
     machine.teardown()
 
 
@@ -311,13 +315,7 @@ class Recorded(WorkflowMachine):
         return super().execute(call)
 
 
-_SERVICES = {
-    "Goal": "goals",
-    "JobDescription": "job_descriptions",
-    "Plan": "plans",
-    "Evaluation": "evaluations",
-    "ReviewCycle": "cycles",
-}
+_SERVICES = SERVICES
 
 
 def _record(machine: type[Recorded], examples: int = 10) -> list[tuple[Call, Any]]:

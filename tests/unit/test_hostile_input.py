@@ -42,11 +42,11 @@ from perfcore.evaluation import Rating
 from perfcore.job_description import Criterion
 from perfcore.lifecycle import lifecycle_of
 from perfcore.plan import Approver, Objective, Support
-from perfcore.survey import Question, Reply
 from perfcore.ports import Notification, Store
 from perfcore.services import Perfcore
 from perfcore.services.cycles import NEXT
 from perfcore.streams import Streams
+from perfcore.survey import Question, Reply
 from perfcore.testing._fakes import CountingIds, SteppingClock
 from perfcore.testing._workflow.snapshot import Snapshot, take
 from perfcore.testing.drivers import EPOCH, drivers

@@ -51,6 +51,7 @@ Decimal('4.00')
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import random
 from collections.abc import Iterable, Sequence
@@ -81,15 +82,13 @@ from perfcore.survey import (
     SurveyState,
 )
 
-__all__ = ["BOX", "DepartmentResults", "SurveyService", "SurveyView"]
+__all__ = ["BOX", "DepartmentResults", "SurveyService", "SurveyView", "survey_view"]
 
 #: The snapshot kind of a survey's ballot box: the answers waiting for a whole batch.
 BOX = "SurveyBallotBox"
 
 #: The states in which a survey's results are shown to the manager and the people asked.
 _SHOWN = frozenset({SurveyState.RELEASED})
-
-_SHUFFLE = random.SystemRandom()
 
 
 @attrs.frozen(kw_only=True)
@@ -135,6 +134,28 @@ class DepartmentResults:
     surveys: tuple[SurveyResults, ...]
 
 
+def survey_view(survey: Survey, reader: Actor) -> Survey | SurveyView:
+    """What ``reader``, who may read ``survey``, is shown of it: HR the survey itself (who took
+    part among it); anyone else a :class:`SurveyView`, with the results once released."""
+    if Role.HR in reader.roles:
+        return survey
+    return SurveyView(
+        id=survey.id,
+        state=survey.state,
+        title=survey.title,
+        scope=survey.scope,
+        manager_id=survey.manager_id,
+        department=survey.department,
+        questions=survey.questions,
+        opens_on=survey.opens_on,
+        closes_on=survey.closes_on,
+        asked=len(survey.population),
+        responses=len(survey.participants),
+        took_part=survey.took_part(reader.id),
+        results=survey.results() if survey.state in _SHOWN else None,
+    )
+
+
 # -- the ballot box -------------------------------------------------------------------------------
 
 
@@ -155,10 +176,15 @@ def _put_box(snapshots: SnapshotStore, survey_id: str, version: int, ballots: li
     snapshots.put(Snapshot(kind=BOX, id=survey_id, version=version + 1, schema=1, data=data))
 
 
-def _release(session: Session, survey: Survey, ballots: list[Ballot]) -> Survey:
-    """Fire ``release_answers`` for ``ballots``, shuffled, as the ballot box."""
-    batch = list(ballots)
-    _SHUFFLE.shuffle(batch)
+def _release(session: Session, survey: Survey, ballots: list[Ballot], key: bytes) -> Survey:
+    """Fire ``release_answers`` for ``ballots``, shuffled, as the ballot box.
+
+    The box holds them sorted by their content, so their arrival is gone before the shuffle;
+    the shuffle is seeded by the survey, the batch's place and the audit key, so that every
+    store (and a run compared with a reference store) releases one batch in one order."""
+    batch = sorted(ballots, key=lambda ballot: canonical_json(to_json_data(ballot)))
+    seed = canonical_json([survey.id, len(survey.ballots)]).encode("utf-8")
+    random.Random(hashlib.sha256(key + seed).digest()).shuffle(batch)
     return survey.release_answers(
         by=Actor(id=BALLOT_BOX), at=session.at, ballots=batch, policy=session.policy
     )
@@ -176,23 +202,7 @@ class SurveyService(AggregateService[Survey, Survey | SurveyView]):
 
     def _shown(self, obj: Survey, reader: Actor) -> Survey | SurveyView:
         """HR gets the survey (who took part among it); anyone else a :class:`SurveyView`."""
-        if Role.HR in reader.roles:
-            return obj
-        return SurveyView(
-            id=obj.id,
-            state=obj.state,
-            title=obj.title,
-            scope=obj.scope,
-            manager_id=obj.manager_id,
-            department=obj.department,
-            questions=obj.questions,
-            opens_on=obj.opens_on,
-            closes_on=obj.closes_on,
-            asked=len(obj.population),
-            responses=len(obj.participants),
-            took_part=obj.took_part(reader.id),
-            results=obj.results() if obj.state in _SHOWN else None,
-        )
+        return survey_view(obj, reader)
 
     def _result(self, obj: Survey, by: Actor | str) -> Survey | SurveyView:
         return self._shown(obj, self._runner.reader(by))
@@ -336,7 +346,7 @@ class SurveyService(AggregateService[Survey, Survey | SurveyView]):
             version, waiting = _box(snapshots, id)
             waiting.append(ballot)
             if len(waiting) >= max(1, answered.threshold):
-                answered = _release(session, answered, waiting)
+                answered = _release(session, answered, waiting, self._runner.audit_key or b"")
                 waiting = []
             _put_box(snapshots, id, version, waiting)
             return session.changed(answered)

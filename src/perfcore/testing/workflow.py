@@ -64,6 +64,7 @@ from perfcore.plan import Plan
 from perfcore.policy import DEFAULT_POLICY, Policy
 from perfcore.ports import Notification, Store
 from perfcore.services import Delivery, Perfcore
+from perfcore.survey import Survey
 from perfcore.testing._fakes import CountingIds, SteppingClock
 from perfcore.testing._workflow import checks, steps
 from perfcore.testing._workflow.arguments import ARGUMENTS, SETBACKS
@@ -444,6 +445,20 @@ class WorkflowMachine(RuleBasedStateMachine):
         whichever that is (each stage's advance reads the participants' work from storage)."""
         self._command(call)
 
+    @precondition(lambda self: self._in_focus("Survey"))
+    @rule(call=st.runner().flatmap(lambda machine: machine.calls("Survey")))
+    def work_on_surveys(self, call: Call) -> None:
+        """Create a survey, open it to its people, answer it (the answers kept apart from who
+        gave them), close it, or release its results."""
+        self._command(call)
+
+    @precondition(lambda self: self._in_focus("Note"))
+    @rule(call=st.runner().flatmap(lambda machine: machine.calls("Note")))
+    def work_on_notes(self, call: Call) -> None:
+        """Write a note or praise about someone (or one of their goals), edit or withdraw
+        one."""
+        self._command(call)
+
     @precondition(lambda self: self.last_keyed is not None)
     @rule()
     def repeat_the_last_keyed_request(self) -> None:
@@ -543,6 +558,12 @@ class WorkflowMachine(RuleBasedStateMachine):
         for ev in self._changed("visibility", Evaluation):
             checks.check_subject_view(ev, type(self).policy)
 
+    def survey_answers_are_kept_apart_from_who_gave_them(self) -> None:
+        """A survey's participation events carry no answer; answers come in batches of at least
+        the threshold, released by the ballot box, never more than took part."""
+        for survey in self._changed("anonymity", Survey):
+            checks.check_survey_anonymity(survey)
+
     def one_number_of_a_lineage_is_published(self) -> None:
         """At most one number of a job description's lineage is published at a time."""
         checks.check_one_published(self.snapshot.of_type(JobDescription))
@@ -577,6 +598,7 @@ INVARIANTS = (
     "attained_plans_had_every_goal_achieved",
     "finalized_evaluations_rested_on_evidence",
     "subjects_see_no_reviewer_and_no_small_group",
+    "survey_answers_are_kept_apart_from_who_gave_them",
     "one_number_of_a_lineage_is_published",
     "no_notification_is_lost",
     "the_store_agrees_with_the_reference",

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from perfcore.cycle_status import Participant
 from perfcore.evaluation import Evaluation, Rating
 from perfcore.goal import Goal
+from perfcore.survey import Reply
 from perfcore.testing._workflow.creations import CRITERIA_SETS, objectives
 from perfcore.testing._workflow.world import LIKELY, REASONS, World, lean, mostly
 
@@ -256,6 +257,51 @@ REVIEW_CYCLE: dict[str, Arguments] = {
     "close": _optional_reason,
 }
 
+# -- surveys and notes ----------------------------------------------------------------------------
+
+
+def _survey_edit(_world: World, _obj: Any) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({"title": st.just("Team health, again")})
+
+
+def _population(world: World, obj: Any) -> st.SearchStrategy[dict[str, Any]]:
+    """Without a directory the caller names who is asked: mostly three or more of the others."""
+    others = [person for person in world.people if person != obj.manager_id]
+    return st.fixed_dictionaries(
+        {"population": st.lists(st.sampled_from(others), min_size=2, max_size=5, unique=True)}
+    )
+
+
+def _replies(_world: World, obj: Any) -> st.SearchStrategy[dict[str, Any]]:
+    score = mostly(st.integers(1, 5), st.integers(0, 9))
+    words = st.sampled_from(("fewer meetings", ""))
+    return st.builds(
+        lambda value, text: {
+            "replies": [
+                Reply(question="clear", score=value),
+                *([Reply(question="help", text=text)] if text else []),
+            ]
+        },
+        score,
+        words,
+    )
+
+
+SURVEY: dict[str, Arguments] = {
+    "edit": _survey_edit,
+    "open": _population,
+    "respond": _replies,
+    "close": _optional_reason,
+    "release": _optional_reason,
+}
+
+
+def _note_edit(_world: World, _obj: Any) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({"text": st.just("Took my on-call shift, twice.")})
+
+
+NOTE: dict[str, Arguments] = {"edit": _note_edit, "withdraw": _reason}
+
 #: Every command the services offer, by aggregate type and trigger.
 ARGUMENTS: dict[str, dict[str, Arguments]] = {
     "Goal": GOAL,
@@ -263,4 +309,6 @@ ARGUMENTS: dict[str, dict[str, Arguments]] = {
     "Plan": PLAN,
     "Evaluation": EVALUATION,
     "ReviewCycle": REVIEW_CYCLE,
+    "Survey": SURVEY,
+    "Note": NOTE,
 }

@@ -27,6 +27,7 @@ from perfcore.errors import (
 from perfcore.lifecycle import lifecycle_of
 from perfcore.services import Perfcore, service_names
 from perfcore.services._runner import scoped_key
+from perfcore.services.surveys import SurveyView
 from perfcore.visibility import ReviewerView, SubjectView
 
 __all__ = ["REFUSALS", "SERVICES", "Call", "Outcome"]
@@ -34,6 +35,13 @@ __all__ = ["REFUSALS", "SERVICES", "Call", "Outcome"]
 #: The errors that mean "refused": the command was wrong, not the store. Anything else a command
 #: raises (a ConcurrencyError with nobody else writing, a StorageError) fails the test.
 REFUSALS = (ValidationError, TransitionNotAllowed, PermissionDenied, GuardFailed, NotFound)
+
+#: What a command may answer besides the object: a reader's view of it, and its type's name.
+VIEWS: dict[type, str] = {
+    SubjectView: "Evaluation",
+    ReviewerView: "Evaluation",
+    SurveyView: "Survey",
+}
 
 #: Each aggregate type's service on :class:`~perfcore.services.Perfcore`.
 SERVICES = service_names()
@@ -112,7 +120,7 @@ class Outcome:
     .. versionadded:: 0.1.0
     """
 
-    result: Aggregate | SubjectView | ReviewerView | None = None
+    result: Aggregate | SubjectView | ReviewerView | SurveyView | None = None
     refusal: str = ""
 
     @property
@@ -122,7 +130,7 @@ class Outcome:
         assert result is not None, "a refused call returned nothing"
         if isinstance(result, Aggregate):
             return (lifecycle_of(type(result)).name, result.id)
-        return ("Evaluation", result.id)
+        return (VIEWS[type(result)], result.id)
 
     @property
     def accepted(self) -> bool:
@@ -136,7 +144,7 @@ class Outcome:
             result = call.run(pc)
         except REFUSALS as error:
             return cls(refusal=f"{type(error).__name__}: {error}")
-        assert isinstance(result, Aggregate | SubjectView | ReviewerView), (
+        assert isinstance(result, Aggregate) or type(result) in VIEWS, (
             f"{call!r} returned {result!r}"
         )
         return cls(result=result)

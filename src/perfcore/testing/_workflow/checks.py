@@ -25,6 +25,7 @@ from perfcore.goal import Goal, GoalState
 from perfcore.job_description import JobDescription, JobDescriptionState
 from perfcore.plan import Plan
 from perfcore.policy import Policy
+from perfcore.survey import BALLOT_BOX, Survey
 from perfcore.visibility import SubjectView
 
 __all__ = [
@@ -258,4 +259,32 @@ def check_subject_view(ev: Evaluation, policy: Policy) -> None:
         for criterion in group.averages:
             assert len(scores[criterion]) >= threshold, (
                 f"evaluation {ev.id!r} shows an average of {len(scores[criterion])} scores"
+            )
+
+
+def check_survey_anonymity(survey: Survey) -> None:
+    """A survey's record keeps who took part apart from what was answered: a participation
+    event carries no answer, answers reach the record only in batches of at least the threshold,
+    fired by the ballot box (no person, no directory facts), never more of them than took part."""
+    name = f"survey {survey.id!r}"
+    taken = survey.participants
+    assert len(set(taken)) == len(taken), f"{name}: someone took part twice: {taken}"
+    assert set(taken) <= survey.population, f"{name}: someone not asked took part"
+    assert len(survey.ballots) <= len(taken), f"{name}: more answers than people who took part"
+    for event in survey.history:
+        if event.trigger == "respond":
+            changed = {field for part in event.payload.values() for field in part}
+            assert changed == {"participants"}, (
+                f"{name}: {event.actor_id}'s participation (version {event.version}) records"
+                f" {sorted(changed)}, not only that they took part"
+            )
+        if event.trigger == "release_answers" or event.actor_id == BALLOT_BOX:
+            assert event.trigger == "release_answers", f"{name}: the ballot box fired {event}"
+            assert event.actor_id == BALLOT_BOX, f"{name}: {event.actor_id} released answers"
+            assert not event.grounds, f"{name}: a release records directory facts"
+            batch = event.payload.get("append", {}).get("ballots", [])
+            least = max(1, survey.threshold)
+            assert len(batch) >= least, (
+                f"{name}: a batch of {len(batch)} answers at version {event.version}, below the"
+                f" threshold {least}"
             )

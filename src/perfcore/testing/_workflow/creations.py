@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from perfcore.cycle_status import Participant
 from perfcore.job_description import Criterion
 from perfcore.plan import Approver, Objective
+from perfcore.survey import Question
 from perfcore.testing._workflow.calls import Call
-from perfcore.testing._workflow.world import World, draft, lean, mostly
+from perfcore.testing._workflow.world import World, draft, lean, mostly, pick
 
 __all__ = ["CREATIONS", "CRITERIA_SETS", "objectives"]
 
@@ -182,6 +183,43 @@ def review_cycle(draw: st.DrawFn, world: World) -> Call:
     )  # fmt: skip
 
 
+#: The questions of a survey the workflow drafts: one on a scale, one in words.
+SURVEY_QUESTIONS = (
+    Question(key="clear", text="My goals are clear"),
+    Question(key="help", text="What would help?", kind="text", required=False),
+)
+
+
+@st.composite
+def survey(draw: st.DrawFn, world: World) -> Call:
+    """A survey of a manager's people, open from today for a month (sometimes, not yet)."""
+    return _call(
+        world, draw, "Survey", "surveys",
+        title="Team health",
+        manager_id=draw(world.person()),
+        scope=draw(st.sampled_from(("reports", "team", "department"))),
+        questions=SURVEY_QUESTIONS,
+        opens_on=draw(mostly(st.just(world.today), world.day(1, 3))),
+        closes_on=world.today + dt.timedelta(days=30),
+    )  # fmt: skip
+
+
+@st.composite
+def note(draw: st.DrawFn, world: World) -> Call:
+    """A note or praise about someone (now and then about a stored goal, or oneself)."""
+    goals = world.objects("Goal")
+    about_goal = bool(goals) and draw(st.integers(0, 3)) == 0
+    fields: dict[str, Any] = {"text": "Took my on-call shift at a day's notice."}
+    if about_goal:
+        fields["goal_id"] = pick(draw, goals).id
+    else:
+        fields["subject_id"] = draw(world.person())
+    fields["kind"] = draw(st.sampled_from(("note", "praise")))
+    fields["visibility"] = draw(st.sampled_from(("shared", "private")))
+    by = draw(world.actor("Note", draft(author_id="", subject_id=""), "create"))
+    return Call("notes", "create", None, {"by": by, **fields})
+
+
 #: The ``create`` call of each aggregate type.
 CREATIONS = {
     "Goal": goal,
@@ -189,4 +227,6 @@ CREATIONS = {
     "Plan": plan,
     "Evaluation": evaluation,
     "ReviewCycle": review_cycle,
+    "Survey": survey,
+    "Note": note,
 }

@@ -26,8 +26,9 @@ from perfcore.actor import Actor
 from perfcore.cycle_status import Participant
 from perfcore.evaluation import Rating
 from perfcore.plan import Approver, Objective
+from perfcore.survey import Reply
 from perfcore.testing._workflow.calls import Call
-from perfcore.testing._workflow.creations import CRITERIA_SETS
+from perfcore.testing._workflow.creations import CRITERIA_SETS, SURVEY_QUESTIONS
 
 __all__ = ["NEEDS", "story"]
 
@@ -45,6 +46,7 @@ JD, JD_2, GOAL, CYCLE, EVALUATION, PLAN, WAITING_GOAL, WAITING_HR_GOAL, WAITING_
     "plan-awaiting-approval",
 )
 CRITERIA = CRITERIA_SETS[0]
+SURVEY, NOTE = "story-survey", "story-note"
 
 
 def _call(service: str, method: str, on: str | None, by: Actor, /, **args: Any) -> Call:
@@ -223,6 +225,8 @@ NEEDS: Mapping[str, frozenset[str]] = {
     "Plan": frozenset({"goals", "plans"}),
     "Evaluation": frozenset({"job_descriptions", "evaluations"}),
     "ReviewCycle": frozenset({"job_descriptions", "goals", "plans", "evaluations", "cycles"}),
+    "Survey": frozenset({"surveys"}),
+    "Note": frozenset({"notes"}),
 }
 
 
@@ -267,4 +271,30 @@ def _whole(people: Mapping[str, Actor], today: dt.date) -> list[Call]:
         _call("cycles", "close", CYCLE, hana),
         _call("job_descriptions", "new_version", JD, people["mia"], id=JD_2),
         *_endorsed(JD_2, people),
-    ]
+        *_survey(people, today),
+        _call(
+            "notes", "create", None, people["bo"], id=NOTE, subject_id="ana", kind="praise",
+            text="Took my on-call shift at a day's notice.",
+        ),
+    ]  # fmt: skip
+
+
+def _survey(people: Mapping[str, Actor], today: dt.date) -> list[Call]:
+    """ben's survey of the three employees, answered by all three: one batch released."""
+    ben = people["ben"]
+    answers = [
+        _call("surveys", "respond", SURVEY, people[person], replies=[
+            Reply(question="clear", score=score), Reply(question="help", text="fewer meetings"),
+        ])
+        for person, score in (("ana", 4), ("bo", 3), ("cy", 5))
+    ]  # fmt: skip
+    return [
+        _call(
+            "surveys", "create", None, ben, id=SURVEY, title="Team health", manager_id="ben",
+            questions=SURVEY_QUESTIONS, opens_on=today, closes_on=today + dt.timedelta(days=30),
+        ),
+        _call("surveys", "open", SURVEY, ben, population=("ana", "bo", "cy")),
+        *answers,
+        _call("surveys", "close", SURVEY, ben),
+        _call("surveys", "release", SURVEY, ben),
+    ]  # fmt: skip
