@@ -95,6 +95,7 @@ from perfcore.evaluation_records import (
 )
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
 from perfcore.policy import DEFAULT_POLICY, Policy, ScoreWeights
+from perfcore.reassignment import reassign, reassign_steps
 from perfcore.records import Acknowledgement
 from perfcore.rules import Rule, has_role, is_person, manager_in_directory, never
 from perfcore.scoring import Component, Divergence
@@ -725,6 +726,30 @@ class Evaluation(Aggregate):
             changes=lambda _ev: Changes(append={"calibration_notes": (note,)}),
         )
 
+    def reassign(
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        evaluator_id: str,
+        reason: str,
+        policy: Policy | None = None,
+    ) -> Evaluation:
+        """Hand an evaluation not yet reviewed by its manager to the subject's new manager,
+        saying why (see :mod:`perfcore.reassignment`).
+
+        Raises:
+            ValidationError: the reason is blank, or ``evaluator_id`` is not an id or the
+                subject.
+            GuardFailed: ``evaluator_id`` is its evaluator already, is not the subject's
+                manager in the directory that day, or was asked for feedback on it.
+            TransitionNotAllowed: the manager review is submitted already.
+            PermissionDenied: ``by`` is not HR, or is the subject.
+        """
+        return reassign(
+            self, "evaluator_id", evaluator_id, by=by, at=at, reason=reason, policy=policy
+        )
+
     def finalize(self, *, by: Actor, at: dt.datetime, policy: Policy | None = None) -> Evaluation:
         """Make the result final and show it to the subject; the policy's score weights are
         recorded, so the final score stays what it is now.
@@ -961,6 +986,13 @@ def _in_reviews(trigger: str, who: Rule, guards: Sequence[Guard] = ()) -> list[S
     ]
 
 
+def _not_a_reviewer(evaluation: Evaluation, command: Command) -> str | None:
+    to = command.args["evaluator_id"]
+    if evaluation.relationship_of(to) is not None:
+        return f"{to} was asked for feedback on this evaluation: a reviewer is not its evaluator"
+    return None
+
+
 LIFECYCLE = Lifecycle(
     name="Evaluation",
     states=[state.value for state in EvaluationState],
@@ -1039,6 +1071,14 @@ LIFECYCLE = Lifecycle(
             dest="calibration",
             who=_independent_hr,
             guards=[Guard("reopened", _reopened)],
+        ),
+        *reassign_steps(
+            ["scheduled", "self_review", "manager_review"],
+            field="evaluator_id",
+            concerned="subject_id",
+            what="evaluator",
+            who=_hr & never(_subject),
+            guards=[Guard("not a reviewer", _not_a_reviewer)],
         ),
     ],
 )

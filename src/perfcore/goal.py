@@ -48,6 +48,7 @@ from perfcore.entries import Entries, to_entries
 from perfcore.errors import ValidationError
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
 from perfcore.policy import Policy
+from perfcore.reassignment import reassign, reassign_steps
 from perfcore.rules import Rule, has_role, in_line_of, is_person, manager_in_directory, never
 
 __all__ = ["CheckIn", "Direction", "Goal", "GoalState", "Standing"]
@@ -311,6 +312,27 @@ class Goal(Aggregate):
         """Mark the goal missed: only on or after its due date, with the target not met."""
         return self._execute("miss", by=by, at=at, reason=reason, policy=policy)
 
+    def reassign(
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        manager_id: str,
+        reason: str,
+        policy: Policy | None = None,
+    ) -> Goal:
+        """Move an open goal to the owner's new manager, saying why (see
+        :mod:`perfcore.reassignment`).
+
+        Raises:
+            ValidationError: the reason is blank, or ``manager_id`` is not an id or the owner.
+            GuardFailed: ``manager_id`` is its manager already, or is not the owner's manager
+                in the directory that day.
+            TransitionNotAllowed: the goal is achieved, missed or cancelled.
+            PermissionDenied: ``by`` is not HR, or is the owner.
+        """
+        return reassign(self, "manager_id", manager_id, by=by, at=at, reason=reason, policy=policy)
+
     def cancel(
         self, *, by: Actor, at: dt.datetime, reason: str, policy: Policy | None = None
     ) -> Goal:
@@ -439,6 +461,13 @@ LIFECYCLE = Lifecycle(
             sources=["draft", "proposed", "active"],
             dest="cancelled",
             who=_manager | _hr,
+        ),
+        *reassign_steps(
+            ["draft", "proposed", "active"],
+            field="manager_id",
+            concerned="owner_id",
+            what="manager",
+            who=_hr & never(_owner),
         ),
     ],
 )

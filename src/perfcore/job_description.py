@@ -297,7 +297,8 @@ class JobDescription(Aggregate):
             "title": title,
             "department": department,
             "employee_id": employee_id,
-            "position_id": position_id,
+            # Only when it names one, so that a description without stays recorded as before.
+            **({"position_id": position_id} if position_id is not None else {}),
             "author_id": by.id if author_id is None else author_id,
             "lineage_id": id if lineage_id is None else lineage_id,
             "number": number,

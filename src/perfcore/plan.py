@@ -56,6 +56,7 @@ from perfcore.errors import ValidationError
 from perfcore.goal import GoalState
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
 from perfcore.policy import Policy
+from perfcore.reassignment import reassign, reassign_steps
 from perfcore.records import Acknowledgement
 from perfcore.recurrence import parse_rule, recurrence_rule
 from perfcore.rules import Rule, has_role, is_person, never
@@ -533,6 +534,27 @@ class Plan(Aggregate):
         check_reason(reason, required=True)
         return self._execute("close", by=by, at=at, reason=reason, policy=policy)
 
+    def reassign(
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        author_id: str,
+        reason: str,
+        policy: Policy | None = None,
+    ) -> Plan:
+        """Hand an open plan to its subject's new manager as its author, saying why (see
+        :mod:`perfcore.reassignment`).
+
+        Raises:
+            ValidationError: the reason is blank, or ``author_id`` is not an id.
+            GuardFailed: ``author_id`` is its author already, is not the subject's manager in
+                the directory that day, or approves the plan.
+            TransitionNotAllowed: the plan is attained, closed or cancelled.
+            PermissionDenied: ``by`` is not HR, or is the plan's subject.
+        """
+        return reassign(self, "author_id", author_id, by=by, at=at, reason=reason, policy=policy)
+
     def cancel(
         self, *, by: Actor, at: dt.datetime, reason: str, policy: Policy | None = None
     ) -> Plan:
@@ -693,6 +715,15 @@ _drafter = is_person("created_by", "whoever drafted it")
 _approval = _approver & never(_author) & never(_subject) & never(_drafter)
 _overseer = Rule("the plan's author, its approver or HR", _author | _approver | _hr)
 
+
+def _not_the_approver(plan: Plan, command: Command) -> str | None:
+    to = command.args["author_id"]
+    approver = plan.approver
+    if approver is not None and approver.kind is ApproverKind.PERSON and approver.id == to:
+        return f"{to} approves the plan: its author never does (name another approver first)"
+    return None
+
+
 LIFECYCLE = Lifecycle(
     name="Plan",
     states=[state.value for state in PlanState],
@@ -752,6 +783,14 @@ LIFECYCLE = Lifecycle(
             sources=["draft", "submitted", "approved", "active", "in_review"],
             dest="cancelled",
             who=_writer,
+        ),
+        *reassign_steps(
+            ["draft", "submitted", "approved", "active", "in_review"],
+            field="author_id",
+            concerned="subject_id",
+            what="author",
+            who=_hr & never(_subject),
+            guards=[Guard("not the approver", _not_the_approver)],
         ),
     ],
 )

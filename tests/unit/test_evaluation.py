@@ -168,6 +168,7 @@ def test_the_table_as_written_in_the_issue() -> None:
         ("dispute", "finalized", "disputed"),
         ("resolve_dispute", "disputed", "finalized"),
         ("resolve_dispute", "disputed", "calibration"),
+        *(("reassign", state, state) for state in ("scheduled", "self_review", "manager_review")),
     }
     assert lifecycle.terminal_states == ("acknowledged",)
 

@@ -93,8 +93,8 @@ def test_transition_not_allowed_lists_what_is_allowed() -> None:
         )
     error = refused.value
     assert (error.aggregate_type, error.aggregate_id, error.state) == ("Goal", "x-1", "proposed")
-    assert error.allowed == ("request_changes", "approve", "cancel")
-    assert "allowed triggers: request_changes, approve, cancel" in str(error)
+    assert error.allowed == ("request_changes", "approve", "cancel", "reassign")
+    assert "allowed triggers: request_changes, approve, cancel, reassign" in str(error)
 
 
 def test_guard_failures_from_several_rows_are_all_reported() -> None:

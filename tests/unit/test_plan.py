@@ -294,7 +294,7 @@ def test_edit_is_for_drafts_only() -> None:
         submitted(), lambda plan: plan.edit(by=BEN, at=AT, cycle_id="c"), TransitionNotAllowed
     )
     assert isinstance(error, TransitionNotAllowed)
-    assert error.allowed == ("request_changes", "approve", "cancel")
+    assert error.allowed == ("request_changes", "approve", "cancel", "reassign")
 
 
 # -- submit -------------------------------------------------------------------------------------

@@ -274,15 +274,16 @@ def test_a_run_cut_short_is_resumed_by_running_it_again(
             raise KeyboardInterrupt  # the process dies in the middle of the third batch
         return real(**kwargs)
 
+    monkeypatch.setattr(pc.cycles, "batch_size", 2)
     monkeypatch.setattr(Evaluation, "create", staticmethod(crash_on_the_fourth))
     with pytest.raises(KeyboardInterrupt):
-        pc.cycles.schedule_evaluations("c-26", by="hana", batch_size=2)
+        pc.cycles.schedule_evaluations("c-26", by="hana")
     monkeypatch.setattr(Evaluation, "create", real)
     first = pc.cycles.status("c-26", by="hana", on=PLANNED.date())
     made = sorted(p.employee_id for p in first.participants if p.evaluation is not None)
     # Batches of two, in the cycle's order: (mia, ben), (lea, ana) committed; (bo, cy) did not.
     assert made == ["ana", "ben", "lea"]
-    resumed = pc.cycles.schedule_evaluations("c-26", by="hana", batch_size=2)
+    resumed = pc.cycles.schedule_evaluations("c-26", by="hana")
     assert sorted(resumed.created) == sorted(f"c-26.{p}" for p in ("bo", "cy", "dee", "eli"))
     final = pc.cycles.status("c-26", by="hana", on=PLANNED.date())
     assert all(p.evaluation is not None for p in final.participants if p.employee_id != "mia")

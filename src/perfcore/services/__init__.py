@@ -24,6 +24,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import typing
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -53,13 +54,14 @@ from perfcore.services._base import AggregateService
 from perfcore.services._limited import Limited
 from perfcore.services._notifications import NOTIFICATIONS, NotificationRule
 from perfcore.services._runner import Bulk, Runner, stored_kinds
-from perfcore.services.cycles import CycleService
+from perfcore.services.cycles import CycleService, Schedule
 from perfcore.services.evaluations import EvaluationService
 from perfcore.services.goals import GoalService
 from perfcore.services.job_descriptions import JobDescriptionService
 from perfcore.services.notes import NoteService
 from perfcore.services.plans import PlanService
 from perfcore.services.queries import GoalStatus, PlanReview, Queries
+from perfcore.services.reassignment import Reassignment, Reassignments
 from perfcore.services.surveys import SurveyService
 from perfcore.streams import ObjectCache, history_of
 
@@ -79,6 +81,8 @@ __all__ = [
     "PlanReview",
     "PlanService",
     "Queries",
+    "Reassignment",
+    "Schedule",
     "SurveyService",
     "service_names",
 ]
@@ -166,6 +170,23 @@ class Perfcore(Limited):
         for name, service in _service_classes().items():
             setattr(self, name, service(self._runner))
         self.queries = Queries(self._runner)
+        self._reassignments = Reassignments(self._runner)
+
+    def reassign(
+        self,
+        person_id: str,
+        *,
+        on: dt.date,
+        by: Actor | str,
+        reason: str,
+        idempotency_key: str | None = None,
+    ) -> Reassignment:
+        """Move ``person_id``'s open goals, plans and evaluations to the manager the directory
+        gives them from day ``on`` (record the move in the directory first), each with
+        ``reason`` in its history: see :mod:`perfcore.services.reassignment`."""
+        return self._reassignments.reassign(
+            person_id, on=on, by=by, reason=reason, idempotency_key=idempotency_key
+        )
 
     @property
     def policy(self) -> Policy:

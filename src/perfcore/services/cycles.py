@@ -465,8 +465,17 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
 
         return self._runner.read(work)
 
+    #: How many participants :meth:`schedule_evaluations` schedules in one unit of work (a
+    #: bulk holds its writes, and on SQLite and PostgreSQL the write lock, until it ends).
+    batch_size: int = 100
+
     def schedule_evaluations(
-        self, cycle_id: str, *, by: Actor | str, reason: str = "", batch_size: int = 100
+        self,
+        cycle_id: str,
+        *,
+        by: Actor | str,
+        reason: str = "",
+        idempotency_key: str | None = None,
     ) -> Schedule:
         """Create every participant's evaluation, as the directory says on the clock's day.
 
@@ -487,16 +496,19 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
 
         Running it again creates only what is missing: an evaluation opens, and its upward
         feedback is asked, on the first run after its period ends; a run cut short is resumed.
+        An ``idempotency_key`` makes the first unit of work (the cycle's event, joiners and
+        leavers) happen once; the batches, idempotent themselves, run on every call.
 
         Raises:
-            ValidationError: perfcore has no directory, or ``batch_size`` is not a whole number
-                above 0.
+            ValidationError: perfcore has no directory, or :attr:`batch_size` is not a whole
+                number above 0.
             NotFound: no cycle under ``cycle_id`` that ``by`` may read.
             TransitionNotAllowed: the cycle is not in its evaluations stage.
             PermissionDenied: ``by`` is not HR (the table's ``schedule_evaluations`` rule).
         """
         check_id("cycle_id", cycle_id)
         check_reason(reason)
+        batch_size = self.batch_size
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValidationError("batch_size", f"must be a whole number above 0: {batch_size!r}")
         directory = self._runner.directory
@@ -523,7 +535,7 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
             return session.changed(cycle)
 
         args = {"cycle_id": cycle_id, "by": by, "reason": reason}
-        cycle = self._run("schedule_evaluations", args, start, None)
+        cycle = self._run("schedule_evaluations", args, start, idempotency_key)
         progress = _Progress()
         people = cycle.employee_ids
         for first in range(0, len(people), batch_size):

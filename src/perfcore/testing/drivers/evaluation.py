@@ -84,6 +84,9 @@ class EvaluationDriver(Driver[Evaluation]):
         if trigger == "resolve_dispute":
             reopen = dest == "calibration"
             return obj.resolve_dispute(by=HR, at=at, resolution="reviewed", reopen=reopen)
+        if trigger == "reassign":
+            to = "ben" if obj.evaluator_id == "mia" else "mia"
+            return obj.reassign(by=HR, at=at, evaluator_id=to, reason="ana moved to mia's team")
         raise ValueError(f"Evaluation has no trigger {trigger!r}")
 
     @staticmethod

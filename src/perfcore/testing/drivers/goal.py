@@ -59,4 +59,7 @@ class GoalDriver(Driver[Goal]):
             return obj.miss(by=MANAGER, at=late)
         if trigger == "cancel":
             return obj.cancel(by=MANAGER, at=at, reason="the team was reorganised")
+        if trigger == "reassign":
+            to = "ben" if obj.manager_id == "mia" else "mia"
+            return obj.reassign(by=HR, at=at, manager_id=to, reason="ana moved to mia's team")
         raise ValueError(f"Goal has no trigger {trigger!r}")

@@ -79,4 +79,7 @@ class PlanDriver(Driver[Plan]):
             return obj.close(by=AUTHOR, at=_at(obj, _on(obj.end, 17)), reason="the plan ended")
         if trigger == "cancel":
             return obj.cancel(by=AUTHOR, at=at, reason="ana moved to another team")
+        if trigger == "reassign":
+            to = "ben" if obj.author_id == "mia" else "mia"
+            return obj.reassign(by=HR, at=at, author_id=to, reason="ana moved to mia's team")
         raise ValueError(f"Plan has no trigger {trigger!r}")

@@ -466,6 +466,11 @@ class EvaluationKit(Kit[Evaluation]):
         if trigger == "resolve_dispute":
             reopen = dest == "calibration" if dest else draw(_BOOLEANS, label="reopen")
             return {"resolution": draw(reasons()), "reopen": reopen}
+        if trigger == "reassign":
+            asked = {request.reviewer_id for request in obj.feedback_requests}
+            exclude = {obj.subject_id, obj.evaluator_id, *asked}
+            new = draw(people(exclude), label="new evaluator")
+            return {"evaluator_id": new, "reason": draw(reasons())}
         return {}
 
     def wild_arguments(
@@ -483,6 +488,10 @@ class EvaluationKit(Kit[Evaluation]):
             return {"criterion": "Nope", "score": None, "reason": "unknown criterion"}
         if trigger == "resolve_dispute":
             return {"resolution": "", "reopen": False}
+        if trigger == "reassign":
+            # Its evaluator already (a guard refuses it), or the subject (validation does).
+            who = choice(draw, (obj.evaluator_id, obj.subject_id))
+            return {"evaluator_id": who, "reason": "moved"}
         return self.arguments(draw, obj, trigger, None, at)
 
     def earliest(self, obj: Evaluation, trigger: str) -> dt.datetime | None:

@@ -257,6 +257,12 @@ class GoalKit(Kit[Goal]):
             return {"reason": draw(reasons())}
         if trigger in {"approve", "achieve", "miss"}:
             return {"reason": draw(_REASONS_OR_NONE)}
+        if trigger == "reassign":
+            exclude = {obj.owner_id, obj.manager_id}
+            return {
+                "manager_id": draw(people(exclude), label="new manager"),
+                "reason": draw(reasons()),
+            }
         return {}
 
     def wild_arguments(
@@ -272,6 +278,10 @@ class GoalKit(Kit[Goal]):
             )
         if trigger in {"request_changes", "cancel"}:
             return {"reason": choice(draw, ("", " "))}
+        if trigger == "reassign":
+            # Its manager already (a guard refuses it), the owner, or no reason (validation).
+            who = choice(draw, (obj.manager_id, obj.owner_id, "hana"))
+            return {"manager_id": who, "reason": "moved" if who != "hana" else " "}
         return self.arguments(draw, obj, trigger, None, at)
 
     def earliest(self, obj: Goal, trigger: str) -> dt.datetime | None:

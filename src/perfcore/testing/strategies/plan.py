@@ -255,6 +255,12 @@ def _wild_attainment(draw: st.DrawFn, plan: Plan) -> Arguments:
     return {"goal_states": choice(draw, refused, label="goal states")}
 
 
+def _approver_people(plan: Plan) -> tuple[str, ...]:
+    """The plan's approver, when it names a person."""
+    approver = plan.approver
+    return (approver.id,) if approver is not None and approver.kind is ApproverKind.PERSON else ()
+
+
 class PlanKit(Kit[Plan]):
     """Plans a manager writes (or HR for them) for an employee or a team, approved by another
     person or by an approver of a department (``olga``)."""
@@ -321,6 +327,12 @@ class PlanKit(Kit[Plan]):
             return notes
         if trigger == "attain":
             return {"goal_states": dict.fromkeys(obj.goal_ids, GoalState.ACHIEVED)}
+        if trigger == "reassign":
+            exclude = {obj.author_id, *_subjects(obj), *_approver_people(obj)}
+            return {
+                "author_id": draw(people(exclude), label="new author"),
+                "reason": draw(reasons()),
+            }
         return {}
 
     def wild_arguments(
@@ -334,6 +346,11 @@ class PlanKit(Kit[Plan]):
             return choice(draw, ({"notes": ""}, {"notes": "moved", "end": obj.start}))
         if trigger == "attain":
             return _wild_attainment(draw, obj)
+        if trigger == "reassign":
+            # Its author already, or its approver (guards refuse both), or no reason.
+            named = (obj.author_id, *_approver_people(obj))
+            return choice(draw, ({"author_id": named[-1], "reason": "moved"},
+                                 {"author_id": obj.author_id, "reason": " "}))  # fmt: skip
         return self.arguments(draw, obj, trigger, None, at)
 
     def earliest(self, obj: Plan, trigger: str) -> dt.datetime | None:
