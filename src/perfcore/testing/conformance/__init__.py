@@ -39,6 +39,8 @@ project's plans use. The suite judges a store through :mod:`perfcore.ports` only
 - :class:`ErrorsContract`: failures underneath come out as ``StorageError``; a closed store
   refuses work;
 - :class:`ModelContract`: random units of work, checked against a model (hypothesis);
+- :class:`SurveysContract`: a survey's ballot box (a snapshot of a kind no stream has) kept with
+  its participation, all or nothing; racing answers to one survey each kept once;
 - :class:`WorkflowContract`: random workflows through the services on the store and on the memory
   store side by side.
 
@@ -64,6 +66,7 @@ from perfcore.testing.conformance.outbox import OutboxContract
 from perfcore.testing.conformance.raw_reads import RawReadsContract
 from perfcore.testing.conformance.seals import SealsContract
 from perfcore.testing.conformance.snapshots import SnapshotsContract
+from perfcore.testing.conformance.surveys import SurveysContract
 from perfcore.testing.conformance.unit_of_work import UnitOfWorkContract
 from perfcore.testing.conformance.workflow import WorkflowContract
 
@@ -84,6 +87,7 @@ __all__ = [
     "SnapshotsContract",
     "StoreContract",
     "StoreFixture",
+    "SurveysContract",
     "UnitOfWorkContract",
     "WorkflowContract",
 ]
@@ -103,6 +107,7 @@ class StoreContract(
     IdempotencyContract,
     ErrorsContract,
     ModelContract,
+    SurveysContract,
     WorkflowContract,
 ):
     """Every behaviour a store must show: the whole conformance suite.
