@@ -59,10 +59,14 @@ SIZES: dict[str, int] = {}
 QUERIES = (
     "behind: one department",
     "behind: whole organisation",
+    "behind: whole organisation, first page",
     "plans due for review",
+    "plans due for review, first page",
     "plans due for review: one author",
     "cycle status",
 )
+#: The goals or plans a page of an organisation-wide answer holds (what one screen shows).
+PAGE = 100
 
 
 class Clock:
@@ -255,7 +259,13 @@ def _queries(pc: Perfcore, cycle: Cycle) -> dict[str, dict[str, Any]]:
             pc.queries.behind(by=hr, on=on, department=department)
         ),
         "behind: whole organisation": lambda: len(pc.queries.behind(by=hr, on=on)),
+        "behind: whole organisation, first page": lambda: len(
+            pc.queries.behind(by=hr, on=on, limit=PAGE)
+        ),
         "plans due for review": lambda: len(pc.queries.plans_due_for_review(*month, by=hr)),
+        "plans due for review, first page": lambda: len(
+            pc.queries.plans_due_for_review(*month, by=hr, limit=PAGE)
+        ),
         "plans due for review: one author": lambda: len(
             pc.queries.plans_due_for_review(*month, by=hr, author_id=author)
         ),

@@ -55,8 +55,15 @@ converter.register_unstructure_hook(frozenset, _sorted_list)
 converter.register_unstructure_hook(set, _sorted_list)
 
 
+#: Types whose values are their own JSON data: :func:`to_json_data` returns them as they are,
+#: without a walk through the converter (the most common field values of an event).
+_PLAIN: frozenset[type] = frozenset({str, int, bool, float, type(None)})
+
+
 def to_json_data(value: Any) -> Any:
     """``value`` as plain JSON data (dicts, lists, strings, numbers, booleans, None)."""
+    if type(value) in _PLAIN:
+        return value
     return converter.unstructure(value)
 
 
@@ -65,9 +72,27 @@ def from_json_data(data: Any, kind: Any) -> Any:
     return converter.structure(data, kind)
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(data: Any) -> str:
     """One spelling of ``data`` as JSON: sorted keys, no spaces, UTF-8 kept as is."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(data)
+
+
+def canonical_json_of(value: Any) -> str:
+    """``canonical_json(to_json_data(value))``, without the converter's walk when ``value`` is
+    JSON data already (an event's payload is: it was made by :func:`to_json_data`).
+
+    The JSON encoder refuses anything that is not plain JSON data (a ``Decimal``, a date, a set,
+    an attrs object) with ``TypeError``; such a value then goes through the converter. For
+    plain data the two spellings are the same: the converter returns plain data as it is, and a
+    ``StrEnum`` or ``IntEnum`` member is written as its value either way.
+    """
+    try:
+        return _ENCODER.encode(value)
+    except TypeError:
+        return _ENCODER.encode(converter.unstructure(value))
 
 
 def _is_set_type(kind: Any) -> bool:

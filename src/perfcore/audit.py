@@ -100,6 +100,7 @@ from perfcore.ports import (
 from perfcore.recording import EVENT_SCHEMAS, decode
 from perfcore.serialization import SCHEMA_VERSIONS, from_envelope
 from perfcore.streams import (
+    DERIVED_COLUMNS,
     QUERY_COLUMNS,
     ObjectCache,
     Streams,
@@ -1477,7 +1478,7 @@ class _Stream:
     def _compare(self, obj: Aggregate) -> None:
         """The object against its head's state and query columns."""
         head = self.head
-        expected = head_of(obj, head.hash)
+        expected = _as_written(head, head_of(obj, head.hash))
         if str(head.state) != expected.state:
             self._fail(
                 AuditProblem.STATE_EDITED,
@@ -1510,6 +1511,21 @@ def _difference(first: object, second: object) -> str:
 
 
 # -- the fast check of a stream -------------------------------------------------------------------
+
+
+#: The names of the query columns worked out from an object (of any kind).
+_DERIVED_NAMES: Final = frozenset({"start", "due", "behind", "changed", "review", "team"})
+
+
+def _as_written(head: StreamHead, expected: StreamHead) -> StreamHead:
+    """``expected`` without the columns worked out from the object
+    (:data:`perfcore.streams.DERIVED_COLUMNS`) when ``head`` has none of them: a head written
+    before they existed, which the questions answer for by decoding its object. A head with
+    any of them must have them all, as a save writes them."""
+    if head.kind not in DERIVED_COLUMNS or not _DERIVED_NAMES.isdisjoint(head.columns):
+        return expected
+    kept = {name: value for name, value in expected.columns.items() if name not in _DERIVED_NAMES}
+    return attrs.evolve(expected, columns=kept)
 
 
 class _Doubt(Exception):
@@ -1818,10 +1834,10 @@ class _Fast:
                 # columns (a value may be None).
                 data = {"type": shape.kind, "schema": shape.schema, "data": self._data()}
                 made = head_of(from_envelope(data), head.hash)
-                expected = dict(made.columns)
                 if derived is None:
                     names = {column for column, _ in shape.columns}
-                    verifier.derived[shape.kind] = expected.keys() != names
+                    verifier.derived[shape.kind] = made.columns.keys() != names
+                expected = dict(_as_written(head, made).columns)
                 if made.state != head.state:
                     raise _Doubt
             for column in head.columns.keys() | expected.keys():

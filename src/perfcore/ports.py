@@ -58,6 +58,7 @@ __all__ = [
     "IdempotencyRecord",
     "IdempotencyStore",
     "IndexValue",
+    "RangeFinds",
     "Notification",
     "Notifier",
     "Outbox",
@@ -140,6 +141,13 @@ INDEX_COLUMNS: Final = (
     "employee",
     "cycle",
     "person",
+    # Worked out from the object (perfcore.streams.DERIVED_COLUMNS): days as ISO 8601 text.
+    "start",
+    "due",
+    "behind",
+    "changed",
+    "review",
+    "team",
 )
 
 IndexValue = str | int | None
@@ -294,6 +302,25 @@ class EventStore(Protocol):
         """Replace the body of each of the stream's events with :func:`erased_body` of it, and
         mark its head ``erased``; return how many bodies changed. The only change ever made to
         a stored event."""
+        ...
+
+
+@runtime_checkable
+class RangeFinds(Protocol):
+    """What an :class:`EventStore` may also answer: heads found by a range of one query column
+    holding text (days as ISO 8601 text compare as the days do). The services use it where a
+    store has it, and answer by decoding objects where it has not.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def find_between(
+        self, kind: str, column: str, low: str | None, high: str | None
+    ) -> Sequence[StreamHead]:
+        """The heads of ``kind`` whose ``column`` (one of :data:`INDEX_COLUMNS`) holds text
+        from ``low`` to ``high``, both included (``None``: no bound on that side), ordered by
+        id. Text compares by code point, as Python compares ``str``; a column holding a number
+        or nothing is never in a range."""
         ...
 
 

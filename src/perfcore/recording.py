@@ -38,7 +38,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from perfcore._codec import canonical_json, to_json_data
+from perfcore._codec import canonical_json_of
 from perfcore.errors import StorageError, ValidationError
 from perfcore.events import Event
 from perfcore.ports import BODY_LIVE, RecordedEvent, body_digest
@@ -255,4 +255,4 @@ def _upcast(kind: str, schema: int, data: dict[str, Any], where: str) -> dict[st
 
 
 def _json(data: Any) -> bytes:
-    return canonical_json(to_json_data(data)).encode("utf-8")
+    return canonical_json_of(data).encode("utf-8")

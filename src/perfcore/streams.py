@@ -33,11 +33,12 @@ This is the shared logic every store gets for free: an adapter only keeps bytes 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
-from typing import Final
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Final
 
 from perfcore._aggregate import Aggregate
 from perfcore._codec import canonical_json, to_json_data
@@ -49,10 +50,12 @@ from perfcore.recording import decode, record
 from perfcore.serialization import SCHEMA_VERSIONS, from_envelope
 
 __all__ = [
+    "DERIVED_COLUMNS",
     "QUERY_COLUMNS",
     "ObjectCache",
     "Streams",
     "aggregate_type",
+    "behind_from",
     "index_of",
     "restore",
     "snapshot_due",
@@ -112,9 +115,96 @@ _TYPES: dict[str, type[Aggregate]] = {}
 
 
 def index_of(obj: Aggregate) -> dict[str, IndexValue]:
-    """The query columns of ``obj``'s stream head."""
-    columns = QUERY_COLUMNS.get(lifecycle_of(type(obj)).name, {})
-    return {column: getattr(obj, attribute) for column, attribute in columns.items()}
+    """The query columns of ``obj``'s stream head: its fields', then those worked out from
+    the object (:data:`DERIVED_COLUMNS`)."""
+    kind = lifecycle_of(type(obj)).name
+    columns = QUERY_COLUMNS.get(kind, {})
+    found = {column: getattr(obj, attribute) for column, attribute in columns.items()}
+    derived = DERIVED_COLUMNS.get(kind)
+    if derived is not None:
+        found.update(derived(obj))
+    return found
+
+
+def _day(moment: dt.datetime | None) -> str | None:
+    """The UTC day of ``moment``, as ISO 8601 text."""
+    return None if moment is None else moment.astimezone(dt.UTC).date().isoformat()
+
+
+def behind_from(goal: Any) -> dt.date | None:
+    """The first day on which an active ``goal``, as it stands, is behind (its progress under
+    a steady pace from start to due), counting from its start and from the day it last changed;
+    ``None`` when it is not active or never will be behind as it stands.
+
+    From the day it last changed on, its progress is its latest value's (no check-in is dated
+    after the day it was recorded), and the steady pace only grows with the day, so the goal is
+    behind on every day from this one on, until it changes again. The day is found with the
+    goal's own progress and expected progress, which :meth:`~perfcore.goal.Goal.standing`
+    compares, so the two cannot disagree.
+    """
+    if str(goal.state) != "active":
+        return None
+    start: dt.date = goal.start
+    changed: dt.date = goal.updated_at.astimezone(dt.UTC).date() if goal.updated_at else start
+    first = max(start, changed)
+    last: dt.date = max(goal.due, first)
+    progress = goal.progress
+
+    def behind(day: dt.date) -> bool:
+        return bool(progress < goal.expected_progress_on(day))
+
+    if behind(first):
+        return first
+    if progress >= 1 or not behind(last):
+        return None
+    # Bisect the days from ``first`` (not behind) to the due day (behind).
+    low, high = first, last
+    while (high - low).days > 1:
+        middle = low + (high - low) // 2
+        if behind(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def _goal_columns(goal: Any) -> dict[str, IndexValue]:
+    behind = behind_from(goal)
+    return {
+        "start": goal.start.isoformat(),
+        "due": goal.due.isoformat(),
+        "behind": None if behind is None else behind.isoformat(),
+        "changed": _day(goal.updated_at),
+    }
+
+
+def _plan_columns(plan: Any) -> dict[str, IndexValue]:
+    due = plan.review_due if str(plan.state) == "active" else None
+    team = len(plan.team_member_ids) if str(plan.kind) == "team" else None
+    return {
+        "review": None if due is None else due.isoformat(),
+        "team": team,
+        "changed": _day(plan.updated_at),
+    }
+
+
+#: Query columns worked out from the object rather than read from one field, so that the store
+#: answers the organisation-wide questions without decoding an object (ISO 8601 days compare as
+#: text as they do as days):
+#:
+#: - a goal's ``start`` and ``due``; ``behind``, the day from which it is behind as it stands
+#:   (:func:`behind_from`: only an active goal has one); ``changed``, the UTC day it last changed
+#:   (an answer "as of" an earlier day replays the goals changed since);
+#: - an active plan's ``review``, the day its next review falls due
+#:   (:attr:`~perfcore.plan.Plan.review_due`); ``team``, a team plan's number of members (only a
+#:   team plan names others than its subject); ``changed``, as for a goal.
+#:
+#: A head written before these columns existed has none of them (``changed`` is then missing):
+#: the questions decode such an object, as they did before.
+DERIVED_COLUMNS: Final[Mapping[str, Callable[[Any], dict[str, IndexValue]]]] = {
+    "Goal": _goal_columns,
+    "Plan": _plan_columns,
+}
 
 
 def head_of(obj: Aggregate, hash: bytes) -> StreamHead:

@@ -245,17 +245,24 @@ def test_a_schema_of_a_newer_perfcore_is_refused_and_left_alone(schema_name: str
     assert raw(schema_name, "SELECT value FROM {schema}.meta") == [("99",)]
 
 
+def store_at(schema_name: str, version: int) -> None:
+    """Make ``schema_name`` a store at schema ``version``: its first migrations alone."""
+    with admin() as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(quoted(schema_name)))
+        for statements in schema.Statements(schema_name).migrations[:version]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute(schema.Statements(schema_name)["write_version"], (str(version),))
+
+
 def test_a_schema_1_store_gains_the_directory_positions(schema_name: str) -> None:
     """Schema 1 had no positions: opening it migrates to schema 2 and keeps every placement."""
-    PostgresStore(DSN, schema=schema_name).close()
-    raw(schema_name, "DROP INDEX {schema}.directory_by_position")
-    raw(schema_name, "ALTER TABLE {schema}.directory_placements DROP COLUMN position")
+    store_at(schema_name, 1)
     raw(
         schema_name,
         "INSERT INTO {schema}.directory_placements VALUES"
         " ('ana', '2020-01-01', true, 'ben', NULL, ARRAY['employee'])",
     )
-    raw(schema_name, "UPDATE {schema}.meta SET value = '1' WHERE key = 'schema_version'")
     with PostgresStore(DSN, schema=schema_name) as store:
         directory = PostgresDirectory(store)
         ana = directory.person("ana", dt.date(2026, 1, 1))
@@ -265,7 +272,31 @@ def test_a_schema_1_store_gains_the_directory_positions(schema_name: str) -> Non
         assert directory.holders("agent", dt.date(2026, 2, 1)) == ("ana",)
         assert directory.holders("agent", dt.date(2026, 1, 31)) == ()
     version = raw(schema_name, "SELECT value FROM {schema}.meta WHERE key = 'schema_version'")
-    assert version == [(str(schema.SCHEMA_VERSION),)] == [("2",)]
+    assert version == [(str(schema.SCHEMA_VERSION),)] == [("3",)]
+
+
+def test_a_schema_2_store_gains_the_derived_query_columns(schema_name: str) -> None:
+    """Schema 2's heads keep their columns and lack the new ones; appends then write them."""
+    store_at(schema_name, 2)
+    raw(
+        schema_name,
+        "INSERT INTO {schema}.streams (kind, id, version, hash, state, owner)"
+        " VALUES ('Goal', 'g-0', 1, '\\x00', 'active', 'bo')",
+    )
+    with PostgresStore(DSN, schema=schema_name) as store:
+        old = head_of(store, "Goal", "g-0")
+        assert old is not None
+        assert (old.version, old.state, dict(old.columns)) == (1, "active", {"owner": "bo"})
+        first = batch("Goal", "g-1", 2, "active", {"owner": "ana"})
+        commit(store, first)
+        commit(store, first.then(1, "active", {"owner": "ana", "behind": "2026-03-01"}))
+        with store.unit_of_work() as uow:
+            found = uow.events.find_between("Goal", "behind", None, "2026-12-31")  # type: ignore[attr-defined]
+            assert [(head.id, dict(head.columns)) for head in found] == [
+                ("g-1", {"owner": "ana", "behind": "2026-03-01"})
+            ]
+    version = raw(schema_name, "SELECT value FROM {schema}.meta WHERE key = 'schema_version'")
+    assert version == [("3",)]
 
 
 def test_a_damaged_schema_version_is_refused(schema_name: str) -> None:
@@ -317,7 +348,11 @@ def test_the_stores_own_every_query_an_index(store: PostgresStore, schema_name: 
         (statements["seal_read"], (0, 10)),
     ]
     for column, query in statements.heads_by.items():
-        queries.append((query, ("Goal", 2 if column == "number" else "ana")))
+        queries.append((query, ("Goal", 2 if column in schema.NUMBER_COLUMNS else "ana")))
+    for query in statements.heads_between.values():
+        queries.append((query, ("Goal", "2026-01-01", "2026-12-31", "2026-12-31")))
+        queries.append((query, ("Goal", None, None, None)))
+    queries.append((statements.heads_without["changed"], ("Goal",)))
     with admin() as conn:
         conn.execute("SET enable_seqscan = off")
         for query, params in queries:

@@ -764,7 +764,10 @@ def test_a_read_only_store_refuses_writes(path: Path) -> None:
             append(uow, "Goal", "g-1")
 
 
-@pytest.mark.parametrize(("stored", "error"), [("3", UnsupportedSchema), ("2b", DatabaseCorrupt)])
+@pytest.mark.parametrize(
+    ("stored", "error"),
+    [(str(schema.SCHEMA_VERSION + 1), UnsupportedSchema), ("2b", DatabaseCorrupt)],
+)
 def test_a_newer_or_unknown_schema_is_refused_and_left_alone(
     path: Path, stored: str, error: type[Exception]
 ) -> None:
@@ -819,13 +822,13 @@ def test_schema_1_is_as_the_first_release_shipped_it() -> None:
     assert all(isinstance(s, str) for s in statements)
     text = "\n".join(str(s) for s in statements)
     assert hashlib.sha256(text.encode()).hexdigest() == VERSION_1_DIGEST
-    assert schema.SCHEMA_VERSION == 2
+    assert schema.SCHEMA_VERSION == 3
 
 
 def test_a_new_database_has_the_schema_2_tables(store: SQLiteStore) -> None:
     with raw(store._file) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-        assert conn.execute("SELECT value FROM meta").fetchone() == ("2",)
+        assert conn.execute("SELECT value FROM meta").fetchone() == (str(schema.SCHEMA_VERSION),)
     assert {"streams", "events", "snapshots", "seals", "outbox", "idempotency"} <= tables
     assert "legacy_audit_log" in tables
     assert "aggregates" not in tables
@@ -908,7 +911,7 @@ def test_the_first_release_file_is_migrated_on_open(tmp_path: Path) -> None:
     assert (key.aggregate_id, key.version) == ("g-1", 3)
     with raw(path) as conn:
         assert not _has_table(conn, "aggregates")
-        assert conn.execute("SELECT value FROM meta").fetchone() == ("2",)
+        assert conn.execute("SELECT value FROM meta").fetchone() == (str(schema.SCHEMA_VERSION),)
         for statement in (
             "DELETE FROM legacy_audit_log",
             "UPDATE legacy_audit_log SET hash = ''",

@@ -58,16 +58,18 @@ __all__ = [
     "SCHEMA_VERSION",
     "STREAM_COLUMNS",
     "TEXT_COLUMNS",
+    "NUMBER_COLUMNS",
+    "V1_COLUMNS",
+    "V3_COLUMNS",
     "Statements",
     "lock_key",
     "migration_lock",
     "render",
 ]
 
-#: The query columns of ``streams``, in the order the statements use: the names of
-#: :data:`perfcore.ports.INDEX_COLUMNS` when schema 1 was written. A name added to the ports later
-#: needs a migration that adds its column; the tests check that the two agree.
-STREAM_COLUMNS: Final = (
+#: The query columns of ``streams`` as schema 1 made them: the names of
+#: :data:`perfcore.ports.INDEX_COLUMNS` when schema 1 was written.
+V1_COLUMNS: Final = (
     "owner",
     "manager",
     "subject",
@@ -77,8 +79,16 @@ STREAM_COLUMNS: Final = (
     "cycle",
     "person",
 )
-#: The query columns that hold text (the one other, ``number``, holds a whole number).
-TEXT_COLUMNS: Final = frozenset(STREAM_COLUMNS) - {"number"}
+#: The query columns schema 3 added: those worked out from the object
+#: (:data:`perfcore.streams.DERIVED_COLUMNS`).
+V3_COLUMNS: Final = ("start", "due", "behind", "changed", "review", "team")
+#: The query columns of ``streams`` now, in the order the statements use. A name added to the
+#: ports later needs a migration that adds its column; the tests check that the two agree.
+STREAM_COLUMNS: Final = (*V1_COLUMNS, *V3_COLUMNS)
+#: The query columns that hold a whole number (``bigint``).
+NUMBER_COLUMNS: Final = frozenset({"number", "team"})
+#: The query columns that hold text.
+TEXT_COLUMNS: Final = frozenset(STREAM_COLUMNS) - NUMBER_COLUMNS
 #: What :meth:`~perfcore.ports.EventStore.find` may be asked for.
 FIND_COLUMNS: Final = frozenset(("state", *STREAM_COLUMNS))
 
@@ -101,9 +111,13 @@ def _refusing(name: str, message: str) -> str:
     return _trigger_function(name, _refuse(message))
 
 
-def _stream_indexes() -> tuple[str, ...]:
-    statements = ["CREATE INDEX streams_by_state ON {schema}.streams (kind, state, id)"]
-    for column in STREAM_COLUMNS:
+def _stream_indexes(
+    columns: tuple[str, ...] = V1_COLUMNS, *, state: bool = True
+) -> tuple[str, ...]:
+    statements = (
+        ["CREATE INDEX streams_by_state ON {schema}.streams (kind, state, id)"] if state else []
+    )
+    for column in columns:
         statements.append(
             f"CREATE INDEX streams_by_{column} ON {{schema}}.streams (kind, {column}, id)"
             f" WHERE {column} IS NOT NULL"
@@ -112,7 +126,7 @@ def _stream_indexes() -> tuple[str, ...]:
 
 
 def _column_type(column: str) -> str:
-    return "bigint" if column == "number" else 'text COLLATE "C"'
+    return "bigint" if column in NUMBER_COLUMNS else 'text COLLATE "C"'
 
 
 _ERASED_MARK: Final = r"'\x00'::bytea"
@@ -126,7 +140,7 @@ _VERSION_1: tuple[str, ...] = (
         version bigint NOT NULL CHECK (version >= 1),
         hash bytea NOT NULL,
         state text COLLATE "C" NOT NULL,
-        {", ".join(f"{column} {_column_type(column)}" for column in STREAM_COLUMNS)},
+        {", ".join(f"{column} {_column_type(column)}" for column in V1_COLUMNS)},
         erased boolean NOT NULL DEFAULT false,
         UNIQUE (kind, id)
     )""",
@@ -310,18 +324,24 @@ _VERSION_1: tuple[str, ...] = (
     $body$""",
 )
 
+
 #: One append in one statement (one round trip): the head moved from the expected version (or
 #: a new stream inserted, under its name's advisory lock), then, once per transaction, the
 #: positions claimed, then the events inserted in version order. Returns NULL when it appended,
 #: else the version the stream is at (0: absent), having written nothing.
-_HEAD_NAMES: Final = ("kind", "id", "version", "hash", "state", *STREAM_COLUMNS)
-_COLUMN_PARAMETERS: Final = ", ".join(
-    f"p_{column} {'bigint' if column == 'number' else 'text'}" for column in STREAM_COLUMNS
-)
-_APPEND: Final = f"""CREATE FUNCTION {{schema}}.append(
+def _column_parameters(columns: tuple[str, ...]) -> str:
+    return ", ".join(
+        f"p_{column} {'bigint' if column in NUMBER_COLUMNS else 'text'}" for column in columns
+    )
+
+
+def _append_function(columns: tuple[str, ...]) -> str:
+    """The ``append`` function over the query columns ``columns``."""
+    head_names = ("kind", "id", "version", "hash", "state", *columns)
+    return f"""CREATE FUNCTION {{schema}}.append(
         p_space integer, p_claim boolean, p_lock bigint, p_kind text, p_id text,
         p_expected bigint, p_version bigint, p_hash bytea, p_state text,
-        {_COLUMN_PARAMETERS},
+        {_column_parameters(columns)},
         p_versions bigint[], p_schemas integer[], p_headers bytea[], p_bodies bytea[],
         p_hashes bytea[])
     RETURNS bigint LANGUAGE plpgsql VOLATILE AS $body$
@@ -331,12 +351,12 @@ _APPEND: Final = f"""CREATE FUNCTION {{schema}}.append(
     BEGIN
         IF p_expected = 0 THEN
             PERFORM pg_catalog.pg_advisory_xact_lock(p_lock);
-            INSERT INTO {{schema}}.streams ({", ".join(_HEAD_NAMES)})
-                VALUES ({", ".join(f"p_{column}" for column in _HEAD_NAMES)})
+            INSERT INTO {{schema}}.streams ({", ".join(head_names)})
+                VALUES ({", ".join(f"p_{column}" for column in head_names)})
                 ON CONFLICT (kind, id) DO NOTHING RETURNING key INTO moved;
         ELSE
             UPDATE {{schema}}.streams SET version = p_version, hash = p_hash, state = p_state,
-                {", ".join(f"{column} = p_{column}" for column in STREAM_COLUMNS)}
+                {", ".join(f"{column} = p_{column}" for column in columns)}
                 WHERE kind = p_kind AND id = p_id AND version = p_expected
                 RETURNING key INTO moved;
         END IF;
@@ -356,6 +376,9 @@ _APPEND: Final = f"""CREATE FUNCTION {{schema}}.append(
     END
     $body$"""
 
+
+_APPEND: Final = _append_function(V1_COLUMNS)
+
 #: Schema 2: the position each person holds (``Person.position``), and who holds one on a day.
 _VERSION_2: Final = (
     'ALTER TABLE {schema}.directory_placements ADD COLUMN position text COLLATE "C"',
@@ -363,8 +386,28 @@ _VERSION_2: Final = (
         WHERE position IS NOT NULL""",
 )
 
+#: Schema 3: the query columns worked out from the object (a goal's days and the day it is
+#: behind from, a plan's next review), each with its partial index, and ``append`` writing them.
+#: Heads written before have none of them (NULL), and the services answer for those by
+#: decoding, as before.
+_VERSION_3: Final = (
+    *(
+        f"ALTER TABLE {{schema}}.streams ADD COLUMN {column} {_column_type(column)}"
+        for column in V3_COLUMNS
+    ),
+    *_stream_indexes(V3_COLUMNS, state=False),
+    # The heads without the derived columns (written before them, or of kinds without them),
+    # which the questions decode: found by "changed IS NULL" through an index of their own.
+    "CREATE INDEX streams_without_changed ON {schema}.streams (kind, id) WHERE changed IS NULL",
+    "DROP FUNCTION {schema}.append(integer, boolean, bigint, text, text, bigint, bigint, bytea,"
+    + " text, "
+    + ", ".join("bigint" if column in NUMBER_COLUMNS else "text" for column in V1_COLUMNS)
+    + ", bigint[], integer[], bytea[], bytea[], bytea[])",
+    _append_function(STREAM_COLUMNS),
+)
+
 #: ``MIGRATIONS[n - 1]`` takes a schema from version ``n - 1`` to ``n`` (0 is an empty schema).
-MIGRATIONS: tuple[tuple[str, ...], ...] = ((*_VERSION_1, _APPEND), _VERSION_2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = ((*_VERSION_1, _APPEND), _VERSION_2, _VERSION_3)
 
 #: The schema version this perfcore writes and reads.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -538,6 +581,16 @@ _HEADS_WITHOUT: Final[Mapping[str, str]] = {
     for column in STREAM_COLUMNS
 }
 
+#: ``find_between``: the heads whose text column is in a range (either bound may be NULL),
+#: served by the column's ``streams_by_`` index; the columns compare by code point
+#: (``COLLATE "C"``), as Python compares ``str``.
+_HEADS_BETWEEN: Final[Mapping[str, str]] = {
+    column: f"SELECT {_HEAD} FROM {{schema}}.streams WHERE kind = %s AND {column} IS NOT NULL"
+    f" AND {column} >= coalesce(%s::text, '') COLLATE \"C\""
+    f' AND (%s::text IS NULL OR {column} <= %s::text COLLATE "C") ORDER BY id'
+    for column in sorted(TEXT_COLUMNS)
+}
+
 
 class Statements:
     """Every statement the store runs, rendered once for its schema.
@@ -546,6 +599,7 @@ class Statements:
         sql: each statement by name (the keys of the templates above).
         heads_by: ``find`` for each column, by value.
         heads_without: ``find`` for each query column, for ``None``.
+        heads_between: ``find_between`` for each text query column.
         migrations: :data:`MIGRATIONS`, rendered.
     """
 
@@ -555,6 +609,9 @@ class Statements:
         self.heads_by = {column: render(text, schema) for column, text in _HEADS_BY.items()}
         self.heads_without = {
             column: render(text, schema) for column, text in _HEADS_WITHOUT.items()
+        }
+        self.heads_between = {
+            column: render(text, schema) for column, text in _HEADS_BETWEEN.items()
         }
         self.migrations = tuple(
             tuple(render(statement, schema) for statement in statements)

@@ -579,8 +579,11 @@ def _insert_stream(
     state: str,
     columns: Mapping[str, Any],
 ) -> int:
-    values = tuple(columns.get(column) for column in schema.STREAM_COLUMNS)
-    cursor = conn.execute(schema.INSERT_STREAM, (kind, id, last.version, last.hash, state, *values))
+    # Schema 2's columns: later migrations add theirs after this step.
+    values = tuple(columns.get(column) for column in schema.V2_COLUMNS)
+    cursor = conn.execute(
+        schema.INSERT_STREAM_V2, (kind, id, last.version, last.hash, state, *values)
+    )
     key = cursor.lastrowid
     assert key is not None  # an INSERT into a rowid table always sets it
     return key

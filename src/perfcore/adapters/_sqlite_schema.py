@@ -51,6 +51,7 @@ __all__ = [
     "IDEMPOTENCY_PUT",
     "INSERT_EVENT",
     "INSERT_STREAM",
+    "INSERT_STREAM_V2",
     "LEGACY_V1",
     "LIVE_BODIES",
     "MAX_POSITION",
@@ -68,7 +69,9 @@ __all__ = [
     "SEAL_MAX",
     "SEAL_READ",
     "SELECT_HEAD",
+    "SELECT_HEADS_BETWEEN",
     "SELECT_HEADS_BY",
+    "SELECT_HEADS_FROM",
     "SELECT_HEADS_WITHOUT",
     "SELECT_STREAMS",
     "SELECT_STREAMS_AFTER",
@@ -77,6 +80,8 @@ __all__ = [
     "SNAPSHOT_GET",
     "SNAPSHOT_REPLACE",
     "STREAM_COLUMNS",
+    "V2_COLUMNS",
+    "V3_COLUMNS",
     "STREAM_KEY",
     "UPDATE_STREAM",
     "V1_AGGREGATES",
@@ -190,10 +195,9 @@ _VERSION_1: tuple[str, ...] = (
 
 # -- schema 2: streams of events, snapshots, seals ------------------------------------------------
 
-#: The query columns of ``streams`` (schema 2), in the order the statements use: the names of
-#: :data:`perfcore.ports.INDEX_COLUMNS` when schema 2 was written. A name added to the ports
-#: later needs a migration that adds its column; the tests check that the two agree.
-STREAM_COLUMNS: Final = (
+#: The query columns of ``streams`` as schema 2 made them: the names of
+#: :data:`perfcore.ports.INDEX_COLUMNS` when schema 2 was written.
+V2_COLUMNS: Final = (
     "owner",
     "manager",
     "subject",
@@ -203,6 +207,12 @@ STREAM_COLUMNS: Final = (
     "cycle",
     "person",
 )
+#: The query columns schema 3 added: those worked out from the object
+#: (:data:`perfcore.streams.DERIVED_COLUMNS`).
+V3_COLUMNS: Final = ("start", "due", "behind", "changed", "review", "team")
+#: The query columns of ``streams`` now, in the order the statements use. A name added to the
+#: ports later needs a migration that adds its column; the tests check that the two agree.
+STREAM_COLUMNS: Final = (*V2_COLUMNS, *V3_COLUMNS)
 
 #: The step of schema 2 that moves schema 1's objects and audit log into streams.
 LEGACY_V1: Final = DataStep("legacy_v1")
@@ -214,9 +224,9 @@ def _refuse(message: str) -> str:
     return f"BEGIN SELECT RAISE(ABORT, '{quoted}'); END"
 
 
-def _stream_indexes() -> tuple[str, ...]:
-    statements = ["CREATE INDEX streams_by_state ON streams (kind, state, id)"]
-    for column in STREAM_COLUMNS:
+def _stream_indexes(columns: Sequence[str], *, state: bool) -> tuple[str, ...]:
+    statements = ["CREATE INDEX streams_by_state ON streams (kind, state, id)"] if state else []
+    for column in columns:
         statements.append(
             f"CREATE INDEX streams_by_{column} ON streams (kind, {column}, id)"
             f" WHERE {column} IS NOT NULL"
@@ -234,11 +244,11 @@ _VERSION_2: tuple[str | DataStep, ...] = (
         version INTEGER NOT NULL CHECK (version >= 1),
         hash BLOB NOT NULL,
         state TEXT NOT NULL,
-        {", ".join(STREAM_COLUMNS)},
+        {", ".join(V2_COLUMNS)},
         erased INTEGER NOT NULL DEFAULT 0 CHECK (erased IN (0, 1)),
         UNIQUE (kind, id)
     )""",
-    *_stream_indexes(),
+    *_stream_indexes(V2_COLUMNS, state=True),
     """CREATE TRIGGER streams_no_delete BEFORE DELETE ON streams
         """
     + _refuse("streams are never deleted: their events are the record"),
@@ -331,8 +341,19 @@ _VERSION_2: tuple[str | DataStep, ...] = (
     "DROP TABLE aggregates",
 )
 
+#: Schema 3: the query columns worked out from the object (a goal's days and the day it is
+#: behind from, a plan's next review), each with its partial index. Heads written before have
+#: none of them (NULL), and the services answer for those by decoding, as before.
+_VERSION_3: tuple[str | DataStep, ...] = (
+    *(f"ALTER TABLE streams ADD COLUMN {column}" for column in V3_COLUMNS),
+    *_stream_indexes(V3_COLUMNS, state=False),
+    # The heads without the derived columns (written before them, or of kinds without them),
+    # which the questions decode: found by "changed IS NULL" through an index of their own.
+    "CREATE INDEX streams_without_changed ON streams (kind, id) WHERE changed IS NULL",
+)
+
 #: ``MIGRATIONS[n - 1]`` takes a database from schema ``n - 1`` to ``n`` (0 is an empty file).
-MIGRATIONS: tuple[tuple[str | DataStep, ...], ...] = (_VERSION_1, _VERSION_2)
+MIGRATIONS: tuple[tuple[str | DataStep, ...], ...] = (_VERSION_1, _VERSION_2, _VERSION_3)
 
 #: The schema version this perfcore writes and reads.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -411,6 +432,11 @@ _PLACES: Final = ", ".join("?" for _ in HEAD_COLUMNS)
 _HEAD: Final = f"{_WRITTEN}, erased"
 
 INSERT_STREAM: Final = f"INSERT INTO streams ({_WRITTEN}) VALUES ({_PLACES})"
+#: A head as the schema-2 migration writes it (the columns schema 2 had).
+INSERT_STREAM_V2: Final = (
+    f"INSERT INTO streams ({', '.join(HEAD_COLUMNS[:5] + V2_COLUMNS)})"
+    f" VALUES ({', '.join('?' for _ in HEAD_COLUMNS[:5] + V2_COLUMNS)})"
+)
 #: Optimistic concurrency: the head moves only if the stream is still at the version the caller
 #: loaded. Parameters: the new version, hash, state and columns, then kind, id, expected version.
 UPDATE_STREAM: Final = (
@@ -428,6 +454,20 @@ SELECT_HEADS_BY: Final[Mapping[str, str]] = {
 #: A NULL column equals nothing in SQL; ``find(kind, column, None)`` asks for the heads without it.
 SELECT_HEADS_WITHOUT: Final[Mapping[str, str]] = {
     column: f"SELECT {_HEAD} FROM streams WHERE kind = ? AND {column} IS NULL ORDER BY id"
+    for column in STREAM_COLUMNS
+}
+#: ``find_between``: the heads whose text column is in a range, served by the column's
+#: ``streams_by_`` index (in the column's order: the store sorts them by id, in memory).
+SELECT_HEADS_BETWEEN: Final[Mapping[str, str]] = {
+    column: f"SELECT {_HEAD} FROM streams WHERE kind = ? AND {column} IS NOT NULL"
+    f" AND {column} >= ? AND {column} <= ? AND typeof({column}) = 'text'"
+    for column in STREAM_COLUMNS
+}
+#: The same without an upper bound. The lower bound is always given ('' for none): every text
+#: is at least '', and a number is less than any text.
+SELECT_HEADS_FROM: Final[Mapping[str, str]] = {
+    column: f"SELECT {_HEAD} FROM streams WHERE kind = ? AND {column} IS NOT NULL"
+    f" AND {column} >= ? AND typeof({column}) = 'text'"
     for column in STREAM_COLUMNS
 }
 SELECT_STREAMS: Final = f"SELECT {_HEAD} FROM streams ORDER BY kind, id LIMIT ?"

@@ -51,7 +51,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar, cast
 
 import attrs
 
@@ -331,6 +331,13 @@ class _Events:
         """The heads of ``kind`` whose ``column`` equals ``value`` exactly, ordered by id."""
         return self._uow._find(kind, column, value)
 
+    def find_between(
+        self, kind: str, column: str, low: str | None, high: str | None
+    ) -> list[StreamHead]:
+        """The heads of ``kind`` whose ``column`` holds text from ``low`` to ``high`` (both
+        included; ``None``: unbounded), ordered by id."""
+        return self._uow._find_between(kind, column, low, high)
+
     def streams(
         self, *, after: tuple[str, str] | None = None, limit: int = 1000
     ) -> list[StreamHead]:
@@ -562,7 +569,7 @@ class MemoryUnitOfWork:
             for event in buffer.streams[key].events[start : start + count]:
                 position = data.next_position
                 data.next_position += 1
-                stored.append(attrs.evolve(event, position=position))
+                stored.append(_replaced(event, "position", position))
                 data.positions.append(position)
                 data.placed.append((key, len(stored) - 1))
         for key, appended in buffer.streams.items():
@@ -614,7 +621,9 @@ class MemoryUnitOfWork:
         self._will_write()
         key = self._store._key(head.kind, head.id)
         self._check_version(head.kind, head.id, expected_version, self._version(key))
-        kept = attrs.evolve(head, hash=_bytes(head.hash, "head.hash"), columns=dict(head.columns))
+        kept = _replaced(head, "columns", dict(head.columns))
+        if type(head.hash) is not bytes:
+            kept = _replaced(kept, "hash", _bytes(head.hash, "head.hash"))
         appended = self._buffer.streams.get(key)
         if appended is None:
             self._buffer.streams[key] = _Appended(expected_version, events, kept)
@@ -659,6 +668,40 @@ class MemoryUnitOfWork:
                 # Only the column asked for: this runs for every stream a bulk has written.
                 mine = head.state if column == "state" else head.columns.get(column)
                 if _same(mine, value):
+                    found[head.id] = head
+        return [_given(found[id]) for id in sorted(found)]
+
+    def _find_between(
+        self, kind: str, column: str, low: str | None, high: str | None
+    ) -> list[StreamHead]:
+        if column not in INDEX_COLUMNS:
+            raise ValidationError("column", f"must be one of {', '.join(INDEX_COLUMNS)}")
+        for name, bound in (("low", low), ("high", high)):
+            if bound is not None and type(bound) is not str:
+                raise ValidationError(name, f"must be text or None, not {bound!r}")
+
+        def within(value: IndexValue) -> bool:
+            return (
+                type(value) is str
+                and (low is None or value >= low)
+                and (high is None or value <= high)
+            )
+
+        store = self._store
+        with self._reading() as data:
+            # The distinct values of the column (days: a few hundred), not the heads.
+            values = data.index.get((kind, column), {})
+            found = {
+                id: store._found_head(data, kind, id)
+                for value, ids in values.items()
+                if within(value)
+                for id in ids
+            }
+        for appended in self._buffer.streams.values():
+            head = appended.head
+            if head.kind == kind:
+                found.pop(head.id, None)
+                if within(head.columns.get(column)):
                     found[head.id] = head
         return [_given(found[id]) for id in sorted(found)]
 
@@ -818,7 +861,32 @@ class MemoryUnitOfWork:
 def _given(head: StreamHead) -> StreamHead:
     """A head to hand out: its columns in a dict of its own, so that whoever changes it changes
     nothing stored."""
-    return attrs.evolve(head, columns=dict(head.columns))
+    return _replaced(head, "columns", dict(head.columns))
+
+
+_T = TypeVar("_T")
+
+
+def _replaced(record: _T, name: str, value: object) -> _T:
+    """``record`` (a frozen attrs record the store made or checked) with ``name`` set to
+    ``value``: a copy of its fields, without ``attrs.evolve``'s validators and ``__init__``,
+    for values the store has already checked (a hot path: every append and every head read)."""
+    kind = type(record)
+    slots = _SLOTS.get(kind)
+    if slots is None:
+        slots = _SLOTS[kind] = tuple(
+            (getattr(kind, field.name).__get__, getattr(kind, field.name).__set__)
+            for field in attrs.fields(cast(Any, kind))
+        )
+    made = object.__new__(kind)
+    for get, put in slots:
+        put(made, get(record))
+    object.__setattr__(made, name, value)
+    return made
+
+
+#: Each record class's slot descriptors' getters and setters, for :func:`_replaced`.
+_SLOTS: dict[type, tuple[tuple[Callable[..., Any], Callable[..., None]], ...]] = {}
 
 
 def _checked_events(

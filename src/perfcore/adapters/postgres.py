@@ -473,11 +473,11 @@ def _name(field: str, value: object) -> str:
 
 
 def _column_value(column: str, value: object) -> IndexValue:
-    """``value`` as the query column ``column`` holds it: a whole number in ``number``, text in
-    every other."""
+    """``value`` as the query column ``column`` holds it: a whole number in ``number`` and
+    ``team``, text in every other."""
     if value is None:
         return None
-    if column == "number":
+    if column in schema.NUMBER_COLUMNS:
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= _BIGINT:
             return value
         raise ValidationError(
@@ -754,7 +754,7 @@ class _Events:
             return [_head(row) for row in self._uow.read_query(query, (kind,))]
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise ValidationError("value", f"must be text, a whole number or None: {value!r}")
-        if (column == "number") != isinstance(value, int):
+        if (column in schema.NUMBER_COLUMNS) != isinstance(value, int):
             return []  # a number is never text, nor text a number
         if isinstance(value, str):
             value = _text("value", value)
@@ -762,6 +762,26 @@ class _Events:
             return []
         query = self._uow.statements.heads_by[column]
         return [_head(row) for row in self._uow.read_query(query, (kind, value))]
+
+    def find_between(
+        self, kind: str, column: str, low: str | None, high: str | None
+    ) -> Sequence[StreamHead]:
+        """The heads of ``kind`` whose ``column`` holds text from ``low`` to ``high`` (both
+        included; ``None``: unbounded), ordered by id."""
+        if column not in schema.STREAM_COLUMNS:
+            known = ", ".join(schema.STREAM_COLUMNS)
+            raise ValidationError("column", f"must be one of {known}, not {column!r}")
+        kind = _text("kind", kind)
+        for name, bound in (("low", low), ("high", high)):
+            if bound is not None and not isinstance(bound, str):
+                raise ValidationError(name, f"must be text or None, not {bound!r}")
+        first = None if low is None else _text("low", low)
+        last = None if high is None else _text("high", high)
+        query = self._uow.statements.heads_between.get(column)
+        if query is None:
+            return []  # a column of numbers holds no text
+        rows = self._uow.read_query(query, (kind, first, last, last))
+        return [_head(row) for row in rows]
 
     def streams(
         self, *, after: tuple[str, str] | None = None, limit: int = 1000

@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -139,6 +140,10 @@ _PAGE: Final = 500
 _BLOB: Final = (bytes, bytearray, memoryview)
 #: The highest position SQLite can give.
 _NO_LIMIT: Final = 2**63 - 1
+#: Whether this SQLite returns rows from an UPDATE (``RETURNING``, 3.35 and later).
+_RETURNING: Final = sqlite3.sqlite_version_info >= (3, 35)
+#: A ``find`` answer of at most this many heads is remembered for the UPDATE that may follow.
+_REMEMBERED: Final = 16
 #: What :meth:`EventStore.find` may be asked for: the state and the query columns (the tests
 #: check that the schema's are :data:`~perfcore.ports.INDEX_COLUMNS`).
 _FIND_COLUMNS: Final = frozenset(("state", *schema.STREAM_COLUMNS))
@@ -381,6 +386,49 @@ def _check_append(head: StreamHead, events: Sequence[RecordedEvent], expected_ve
         raise ValidationError("head", "must carry the version and hash of the last event appended")
 
 
+#: The head's written columns after its version and hash: the state, then the query columns.
+_MOVED: Final = schema.HEAD_COLUMNS[4:]
+
+
+@functools.cache
+def _update_sql(changed: tuple[int, ...]) -> str:
+    """The UPDATE that sets a head's version, hash and the columns at ``changed`` (offsets in
+    :data:`_MOVED`), if the stream is at the version expected."""
+    columns = ("version", "hash", *(_MOVED[offset] for offset in changed))
+    return (
+        "UPDATE streams SET "
+        + ", ".join(f"{column} = ?" for column in columns)
+        + " WHERE kind = ? AND id = ? AND version = ?"
+    )
+
+
+def _update_of(
+    seen: tuple[int, tuple[Any, ...]] | None, values: tuple[Any, ...], expected_version: int
+) -> tuple[str, tuple[Any, ...]]:
+    """The UPDATE moving a head to ``values`` (version, hash, state, columns) and its
+    parameters before kind, id and the expected version.
+
+    When this unit of work read or wrote the head at ``expected_version`` (``seen``), only the
+    columns that change are set: SQLite rewrites an index only for an UPDATE that sets one of
+    its columns, and a head at a version has the columns it had when it was read (a version is
+    written once). Otherwise every column is set.
+    """
+    if seen is None or seen[0] != expected_version:
+        return schema.UPDATE_STREAM, values
+    before, after = seen[1], values[2:]
+    changed = tuple(
+        offset
+        for offset, (old, new) in enumerate(zip(before, after, strict=True))
+        if type(old) is not type(new) or old != new
+    )
+    return _update_sql(changed), (*values[:2], *(after[offset] for offset in changed))
+
+
+def _by_id(row: Sequence[Any]) -> str:
+    """A head row's id."""
+    return str(row[1])
+
+
 def _head(row: Sequence[Any]) -> StreamHead:
     kind, id, version, hash_, state, *values, erased = row
     if not isinstance(hash_, bytes) or not isinstance(version, int):
@@ -450,7 +498,10 @@ class _Events:
     def head(self, kind: str, id: str) -> StreamHead | None:
         """The stream's head, or ``None`` when the stream does not exist."""
         rows = self._uow.read(schema.SELECT_HEAD, (kind, id))
-        return _head(rows[0]) if rows else None
+        if not rows:
+            return None
+        self._uow.seen[(kind, id)] = (rows[0][2], rows[0][4:-1])
+        return _head(rows[0])
 
     def append(
         self, head: StreamHead, events: Sequence[RecordedEvent], *, expected_version: int
@@ -477,7 +528,10 @@ class _Events:
                 # The stream was at expected_version, not where this unit of work expected it.
                 raise ConcurrencyError(head.kind, head.id, promised, expected_version)
             rows = [(stream, e.version, e.schema, e.header, e.body, e.hash) for e in events]
-            uow.write_many(schema.INSERT_EVENT, rows)
+            if len(rows) == 1:
+                uow.write(schema.INSERT_EVENT, rows[0])  # most appends: one statement's cost
+            else:
+                uow.write_many(schema.INSERT_EVENT, rows)
         # The append checked, under the write lock, what the expectation asked for.
         uow.expected.pop((head.kind, head.id), None)
         uow.appended += len(events)
@@ -485,6 +539,7 @@ class _Events:
     def _move_head(self, head: StreamHead, values: tuple[Any, ...], expected_version: int) -> int:
         """Write the new head if the stream is at ``expected_version``; its key."""
         uow = self._uow
+        name = (head.kind, head.id)
         if expected_version == 0:
             try:
                 cursor = uow.write(schema.INSERT_STREAM, (head.kind, head.id, *values))
@@ -493,11 +548,24 @@ class _Events:
                 raise ConcurrencyError(head.kind, head.id, 0, stored) from None
             if cursor.lastrowid is None:  # pragma: no cover - an INSERT always sets it
                 raise StorageError("SQLite gave the new stream no key")
+            uow.keys[name] = cursor.lastrowid
+            uow.seen[name] = (head.version, values[2:])
             return cursor.lastrowid
-        params = (*values, head.kind, head.id, expected_version)
-        if uow.write(schema.UPDATE_STREAM, params).rowcount == 1:
-            rows = uow.read(schema.STREAM_KEY, (head.kind, head.id))
-            return int(rows[0][0])
+        sql, params = _update_of(uow.seen.get(name), values, expected_version)
+        key = uow.keys.get(name)
+        if key is None and _RETURNING:
+            # The key in the same statement (SQLite 3.35 and later).
+            found = uow.write_rows(sql + " RETURNING key", (*params, *name, expected_version))
+            if found:
+                uow.seen[name] = (head.version, values[2:])
+                key = uow.keys[name] = int(found[0][0])
+                return key
+        elif uow.write(sql, (*params, head.kind, head.id, expected_version)).rowcount == 1:
+            uow.seen[name] = (head.version, values[2:])
+            if key is None:
+                rows = uow.read(schema.STREAM_KEY, (head.kind, head.id))
+                key = uow.keys[name] = int(rows[0][0])
+            return key
         stored = self._stored(head.kind, head.id)
         raise ConcurrencyError(head.kind, head.id, expected_version, stored)
 
@@ -551,7 +619,35 @@ class _Events:
         else:
             sql = schema.SELECT_HEADS_BY[column]
         # One statement, read whole: a consistent answer, and nothing left open.
-        return [_head(row) for row in self._uow.read(sql, params)]
+        return self._heads(self._uow.read(sql, params))
+
+    def find_between(
+        self, kind: str, column: str, low: str | None, high: str | None
+    ) -> Sequence[StreamHead]:
+        """The heads of ``kind`` whose ``column`` holds text from ``low`` to ``high`` (both
+        included; ``None``: unbounded), ordered by id."""
+        if column not in schema.STREAM_COLUMNS:
+            known = ", ".join(schema.STREAM_COLUMNS)
+            raise ValidationError("column", f"must be one of {known}, not {column!r}")
+        for name, bound in (("low", low), ("high", high)):
+            if bound is not None and not isinstance(bound, str):
+                raise ValidationError(name, f"must be text or None, not {bound!r}")
+        first = "" if low is None else low
+        if high is None:
+            rows = self._uow.read(schema.SELECT_HEADS_FROM[column], (kind, first))
+        else:
+            rows = self._uow.read(schema.SELECT_HEADS_BETWEEN[column], (kind, first, high))
+        rows.sort(key=_by_id)  # read in the column's order, along its index
+        return self._heads(rows)
+
+    def _heads(self, rows: list[tuple[Any, ...]]) -> list[StreamHead]:
+        """Heads from their rows, remembered (for :func:`_update_of`) when they are few: a
+        bulk reads a few heads per command."""
+        if len(rows) <= _REMEMBERED:
+            seen = self._uow.seen
+            for row in rows:
+                seen[(row[0], row[1])] = (row[2], row[4:-1])
+        return [_head(row) for row in rows]
 
     def streams(
         self, *, after: tuple[str, str] | None = None, limit: int = 1000
@@ -817,6 +913,10 @@ class _UnitOfWork:
         self.expected: dict[tuple[str, str], int] = {}
         #: How many events this transaction appended: they hold the highest positions.
         self.appended = 0
+        #: Heads this transaction read or wrote: ``{(kind, id): (version, (state, *columns))}``.
+        self.seen: dict[tuple[str, str], tuple[int, tuple[Any, ...]]] = {}
+        #: Stream keys this transaction learned: ``{(kind, id): key}``.
+        self.keys: dict[tuple[str, str], int] = {}
         # Typed as the ports' protocols, which mypy checks each class against here.
         self.events: EventStore = _Events(self)
         self.snapshots: SnapshotStore = _Snapshots(self)
@@ -887,6 +987,8 @@ class _UnitOfWork:
     def _forget(self) -> None:
         self.expected.clear()
         self.appended = 0
+        self.seen.clear()
+        self.keys.clear()
 
     # -- what the tables use ---------------------------------------------------------------------
 
@@ -935,6 +1037,18 @@ class _UnitOfWork:
         self.begin_write()
         try:
             return self._connection().execute(sql, params)
+        except sqlite3.IntegrityError as error:
+            if getattr(error, "sqlite_errorname", "") in _UNIQUE:
+                raise _Constraint() from error
+            raise self._failed(error) from error
+        except sqlite3.Error as error:
+            raise self._failed(error) from error
+
+    def write_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Run one write that returns rows (``RETURNING``) in the write transaction; its rows."""
+        self.begin_write()
+        try:
+            return self._connection().execute(sql, params).fetchall()
         except sqlite3.IntegrityError as error:
             if getattr(error, "sqlite_errorname", "") in _UNIQUE:
                 raise _Constraint() from error

@@ -59,6 +59,7 @@ from perfcore.repositories import Repositories
 from perfcore.review_cycle import _EDITABLE, ReviewCycle, ReviewCycleState
 from perfcore.services._as_of import as_of
 from perfcore.services._base import AggregateService
+from perfcore.services._heads import goal_standing, overlaps
 from perfcore.services._runner import Session
 
 __all__ = ["PARTS", "CycleService", "Schedule", "cycle_status"]
@@ -222,6 +223,12 @@ def _plans(
     """The cycle's plans under each participant they concern (a team plan under each member)."""
     found: dict[str, list[PlanRef]] = {}
     for head in uow.events.find("Plan", "cycle", cycle.id):
+        subject = head.columns.get("subject")
+        if isinstance(subject, str) and "changed" in head.columns and "team" not in head.columns:
+            # Its head says all: a plan for one person (only a team plan names others).
+            if subject in people:
+                found.setdefault(subject, []).append(PlanRef(id=head.id, state=head.state))
+            continue
         plan = cast(Plan, uow.streams.load_head(head))
         concerned = {plan.subject_id}
         if plan.kind is PlanKind.TEAM:
@@ -252,6 +259,13 @@ def _goals(
     id order."""
     found: dict[str, list[GoalRef]] = {}
     for head in sorted(_goal_heads(uow, people), key=lambda head: head.id):
+        # From its head's columns where they say (see perfcore.services._heads), else decoded.
+        owner, standing = head.columns.get("owner"), goal_standing(head, on)
+        inside = overlaps(head, cycle.period_start, cycle.period_end)
+        if isinstance(owner, str) and standing is not None and inside is not None:
+            if inside:
+                found.setdefault(owner, []).append(GoalRef(id=head.id, standing=standing))
+            continue
         goal = cast(Goal, uow.streams.load_head(head))
         if goal.due < cycle.period_start or goal.start > cycle.period_end:
             continue

@@ -34,6 +34,7 @@ from perfcore.plan import Plan, PlanState
 from perfcore.ports import StreamHead
 from perfcore.repositories import Repositories
 from perfcore.services._as_of import as_of
+from perfcore.services._heads import behind_heads, review_heads
 from perfcore.services._limited import Limited
 from perfcore.services._runner import Runner
 from perfcore.services.cycles import cycle_status, readable_cycle
@@ -196,12 +197,16 @@ class Queries(Limited):
             return person is not None and person.department == department
 
         def work(uow: Repositories) -> list[GoalStatus]:
-            heads = [
-                head
-                for state in _ONCE_ACTIVE
-                for head in uow.events.find("Goal", "state", state.value)
-                if member(head.columns.get("owner"))
-            ]
+            # Found in the store by the goals' "behind" and "changed" columns where it can; else
+            # every goal once under way, judged one by one.
+            candidates = behind_heads(uow.events, day)
+            if candidates is None:
+                candidates = [
+                    head
+                    for state in _ONCE_ACTIVE
+                    for head in uow.events.find("Goal", "state", state.value)
+                ]
+            heads = [head for head in candidates if member(head.columns.get("owner"))]
             heads.sort(key=_owner_then_id)
 
             def statuses() -> Iterable[GoalStatus]:
@@ -263,23 +268,56 @@ class Queries(Limited):
         active = PlanState.ACTIVE.value
         readable = self._readable(by, "Plan")
 
+        def due_of(plan: Plan) -> dt.date | None:
+            due = plan.review_due
+            if due is None or due > last or (due < first and not include_overdue):
+                return None
+            return due
+
         def work(uow: Repositories) -> list[PlanReview]:
-            if author_id is None:
-                heads = list(uow.events.find("Plan", "state", active))
-            else:
-                heads = [
-                    h for h in uow.events.find("Plan", "owner", author_id) if h.state == active
-                ]
-            found = []
-            for head in heads:
+            ranged = (
+                None
+                if author_id is not None
+                else review_heads(uow.events, None if include_overdue else first, last)
+            )
+            if ranged is None:
+                # One author's plans (found by the owner column), or a store without range finds.
+                if author_id is None:
+                    heads = list(uow.events.find("Plan", "state", active))
+                else:
+                    heads = [
+                        h for h in uow.events.find("Plan", "owner", author_id) if h.state == active
+                    ]
+                ranged = ([], heads)
+            dated, undated = ranged
+            # The heads that do not say when (written before the review column) are decoded;
+            # the others are ordered by their column and decoded a page at a time.
+            keyed: list[tuple[tuple[dt.date, str], StreamHead | PlanReview]] = [
+                ((due, head.id), head) for due, head in dated
+            ]
+            for head in undated:
                 plan = cast(Plan, uow.streams.load_head(head))
-                due = plan.review_due
-                if due is None or due > last or (due < first and not include_overdue):
-                    continue
-                if (author_id is None or plan.author_id == author_id) and readable(plan):
-                    found.append(PlanReview(plan=plan, due=due))
-            found.sort(key=_review_key)
-            return _paged(found, _review_key, after, limit)
+                due = due_of(plan)
+                if due is not None:
+                    keyed.append(((due, plan.id), PlanReview(plan=plan, due=due)))
+            keyed.sort(key=lambda item: item[0])
+
+            def reviews() -> Iterable[PlanReview]:
+                for _key, item in _paged(keyed, lambda item: item[0], after, None):
+                    if isinstance(item, PlanReview):
+                        review = item
+                    else:
+                        plan = cast(Plan, uow.streams.load_head(item))
+                        due = due_of(plan)
+                        if due is None:
+                            continue  # its object says it is not due in the range
+                        review = PlanReview(plan=plan, due=due)
+                    if (author_id is None or review.plan.author_id == author_id) and readable(
+                        review.plan
+                    ):
+                        yield review
+
+            return _paged(reviews(), _review_key, None, limit)
 
         return self._runner.read(work)
 

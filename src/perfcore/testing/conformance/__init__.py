@@ -33,6 +33,8 @@ project's plans use. The suite judges a store through :mod:`perfcore.ports` only
 - :class:`SealsContract`: seals kept in order, each following the last;
 - :class:`RawReadsContract`: for a store that offers the verification's raw reads
   (:class:`~perfcore.ports.RawEventReads`), the same heads, events and links as the ports give;
+- :class:`RangeFindsContract`: for a store that offers range finds
+  (:class:`~perfcore.ports.RangeFinds`), the heads whose text column is in a range, exactly;
 - :class:`ErasureContract`: erasing replaces the bodies and nothing else;
 - :class:`OutboxContract`: notifications oldest first, until delivered;
 - :class:`IdempotencyContract`: a key taken once;
@@ -63,6 +65,7 @@ from perfcore.testing.conformance.idempotency import IdempotencyContract
 from perfcore.testing.conformance.model import ModelContract
 from perfcore.testing.conformance.order import GlobalOrderContract
 from perfcore.testing.conformance.outbox import OutboxContract
+from perfcore.testing.conformance.ranges import RangeFindsContract
 from perfcore.testing.conformance.raw_reads import RawReadsContract
 from perfcore.testing.conformance.seals import SealsContract
 from perfcore.testing.conformance.snapshots import SnapshotsContract
@@ -81,6 +84,7 @@ __all__ = [
     "IdempotencyContract",
     "ModelContract",
     "OutboxContract",
+    "RangeFindsContract",
     "RawReadsContract",
     "RepositoryContract",
     "SealsContract",
@@ -102,6 +106,7 @@ class StoreContract(
     SnapshotsContract,
     SealsContract,
     RawReadsContract,
+    RangeFindsContract,
     ErasureContract,
     OutboxContract,
     IdempotencyContract,

@@ -1,0 +1,112 @@
+"""Answers read from stream heads alone: a goal's standing on a day, the goals behind on a day,
+the plans whose review falls due, from the query columns worked out from each object
+(:data:`perfcore.streams.DERIVED_COLUMNS`), so that organisation-wide questions decode only the
+objects they return.
+
+A head that cannot answer (written before those columns existed, or changed after the day asked
+about, so that the day's answer needs the history replayed) is named for the caller to decode,
+as the questions did before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from perfcore.goal import GoalState, Standing
+from perfcore.ports import EventStore, RangeFinds, StreamHead
+
+__all__ = ["answers_for", "behind_heads", "goal_standing", "overlaps", "review_heads"]
+
+_FINISHED = {
+    GoalState.ACHIEVED.value: Standing.ACHIEVED,
+    GoalState.MISSED.value: Standing.MISSED,
+    GoalState.CANCELLED.value: Standing.CANCELLED,
+}
+#: The states a goal is in now if it could have been under way (active) on some day.
+_ONCE_ACTIVE = frozenset(
+    state.value
+    for state in (GoalState.ACTIVE, GoalState.ACHIEVED, GoalState.MISSED, GoalState.CANCELLED)
+)
+
+
+def _text(head: StreamHead, column: str) -> str | None:
+    value = head.columns.get(column)
+    return value if isinstance(value, str) else None
+
+
+def answers_for(head: StreamHead, on: dt.date) -> bool:
+    """Whether ``head`` stands for its object as it stood at the end of day ``on``: it has the
+    derived columns, and the object has not changed since that day."""
+    changed = _text(head, "changed")
+    return changed is not None and changed <= on.isoformat()
+
+
+def goal_standing(head: StreamHead, on: dt.date) -> Standing | None:
+    """How the goal of ``head`` stood on day ``on`` (as :meth:`perfcore.goal.Goal.standing`
+    of the goal as it stood then), or ``None`` when only its object can say (see
+    :func:`answers_for`)."""
+    if not answers_for(head, on):
+        return None
+    finished = _FINISHED.get(head.state)
+    if finished is not None:
+        return finished
+    start = _text(head, "start")
+    if start is None:
+        return None
+    day = on.isoformat()
+    if head.state != GoalState.ACTIVE.value or day < start:
+        return Standing.NOT_STARTED
+    behind = _text(head, "behind")
+    return Standing.BEHIND if behind is not None and behind <= day else Standing.ON_TRACK
+
+
+def overlaps(head: StreamHead, first: dt.date, last: dt.date) -> bool | None:
+    """Whether the goal of ``head`` (its start to due) overlaps ``first`` to ``last``; ``None``
+    when the head does not say."""
+    start, due = _text(head, "start"), _text(head, "due")
+    if start is None or due is None:
+        return None
+    return not (due < first.isoformat() or start > last.isoformat())
+
+
+def behind_heads(events: EventStore, on: dt.date) -> list[StreamHead] | None:
+    """The heads of every goal that may have stood behind on day ``on``, ordered by id: those
+    behind on that day as they stand (found by their ``behind`` column), those changed since
+    (which a replay must judge), and those written before the columns existed; ``None`` if the
+    store cannot find by a range (the caller then judges every goal once under way)."""
+    if not isinstance(events, RangeFinds):
+        return None
+    day = on.isoformat()
+    found = {head.id: head for head in events.find_between("Goal", "behind", None, day)}
+    since = (on + dt.timedelta(days=1)).isoformat()
+    for head in events.find_between("Goal", "changed", since, None):
+        if head.state in _ONCE_ACTIVE:
+            found[head.id] = head
+    for head in events.find("Goal", "changed", None):
+        if head.state in _ONCE_ACTIVE:
+            found[head.id] = head
+    return [found[id] for id in sorted(found)]
+
+
+def review_heads(
+    events: EventStore, first: dt.date | None, last: dt.date
+) -> tuple[list[tuple[dt.date, StreamHead]], list[StreamHead]] | None:
+    """The active plans whose next review falls from ``first`` (``None``: any day before) to
+    ``last``, each with that day, from their ``review`` column; and the active plans written
+    before the columns existed, which only their object can place. ``None`` if the store cannot
+    find by a range."""
+    if not isinstance(events, RangeFinds):
+        return None
+    low = None if first is None else first.isoformat()
+    dated: list[tuple[dt.date, StreamHead]] = []
+    older: list[StreamHead] = []
+    for head in events.find_between("Plan", "review", low, last.isoformat()):
+        review = _text(head, "review")
+        if review is None or head.state != "active":
+            continue
+        try:
+            dated.append((dt.date.fromisoformat(review), head))
+        except ValueError:
+            older.append(head)  # not a day: its object says when its review falls due
+    older.extend(head for head in events.find("Plan", "changed", None) if head.state == "active")
+    return dated, older
