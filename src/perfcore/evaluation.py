@@ -111,12 +111,52 @@ __all__ = [
     "FeedbackRequest",
     "FeedbackStatus",
     "FeedbackWaiver",
+    "LinkedPlan",
     "Rating",
     "RatingScale",
     "Relationship",
     "Resolution",
     "ReviewerFeedback",
+    "SafetyShortfall",
 ]
+
+#: The states of a plan that still answers for a shortfall: drafted, under approval or under
+#: way (not attained, closed or cancelled).
+OPEN_PLAN_STATES = frozenset({"draft", "submitted", "approved", "active", "in_review"})
+
+
+@attrs.frozen(kw_only=True)
+class SafetyShortfall:
+    """A safety-critical criterion rated below its required level.
+
+    Attributes:
+        criterion: its name.
+        score: the calibrated manager score.
+        required: the lowest score that meets the required level.
+    """
+
+    criterion: str
+    score: Decimal
+    required: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class LinkedPlan:
+    """What ``finalize`` is told of the improvement plan linked to an evaluation, as stored
+    (the services read it from the store; the domain used alone takes the caller's word).
+
+    Attributes:
+        id: the plan's id.
+        kind: its kind ("improvement", "development", "team").
+        subject_id: whom it is for.
+        state: its state.
+    """
+
+    id: str = attrs.field(validator=identifier)
+    kind: str = attrs.field(validator=identifier)
+    subject_id: str = attrs.field(validator=identifier)
+    state: str = attrs.field(validator=identifier)
+
 
 Score = Decimal | int | str
 
@@ -165,7 +205,13 @@ def _snapshot(item: Any) -> object:
         or not hasattr(item, "weight")
     ):
         return item
-    return CriterionSnapshot(name=item.name, weight=item.weight)
+    # A job description's criterion keeps whether it is safety-critical, and its required score.
+    return CriterionSnapshot(
+        name=item.name,
+        weight=item.weight,
+        safety_critical=getattr(item, "safety_critical", False),
+        required_score=getattr(item, "required_score", None),
+    )
 
 
 def _criteria(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -313,6 +359,8 @@ class Evaluation(Aggregate):
     )
     disputes: tuple[Dispute, ...] = _tuple_field(Dispute)
     resolutions: tuple[Resolution, ...] = _tuple_field(Resolution)
+    #: The improvement plan linked when it was finalized (required by a safety shortfall).
+    improvement_plan_id: str | None = attrs.field(default=None, validator=optional_identifier)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -390,6 +438,23 @@ class Evaluation(Aggregate):
         """The divergences with no calibration note on their criterion: they block finalize."""
         noted = {note.criterion for note in self.calibration_notes}
         return tuple(item for item in self.divergences(policy) if item.criterion not in noted)
+
+    def safety_shortfalls(self) -> tuple[SafetyShortfall, ...]:
+        """The safety-critical criteria whose calibrated manager score is below their required
+        level (:meth:`CriterionSnapshot.required_on` this evaluation's scale), in the job
+        description's order; none before the manager review."""
+        scores = self.calibrated_scores
+        found = []
+        for criterion in self.criteria:
+            score = scores.get(criterion.name)
+            if not criterion.safety_critical or score is None:
+                continue
+            required = criterion.required_on(self.scale)
+            if score < required:
+                found.append(
+                    SafetyShortfall(criterion=criterion.name, score=score, required=required)
+                )
+        return tuple(found)
 
     def effective_weights(self, policy: Policy | None = None) -> ScoreWeights:
         """The score weights in force: those ``finalize`` recorded, else the policy's."""
@@ -750,23 +815,41 @@ class Evaluation(Aggregate):
             self, "evaluator_id", evaluator_id, by=by, at=at, reason=reason, policy=policy
         )
 
-    def finalize(self, *, by: Actor, at: dt.datetime, policy: Policy | None = None) -> Evaluation:
+    def finalize(
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        improvement_plan: LinkedPlan | None = None,
+        policy: Policy | None = None,
+    ) -> Evaluation:
         """Make the result final and show it to the subject; the policy's score weights are
         recorded, so the final score stays what it is now.
 
+        Args:
+            improvement_plan: the improvement plan linked to the result, as stored: required
+                when a safety-critical criterion is rated below its required level
+                (:meth:`safety_shortfalls`); it must be an improvement plan for the subject
+                that is not attained, closed or cancelled. Its id is recorded.
+
         Raises:
-            GuardFailed: a divergence has no calibration note, or the weights leave no
-                component with data to score.
+            ValidationError: ``improvement_plan`` is not a :class:`LinkedPlan`.
+            GuardFailed: a divergence has no calibration note, the weights leave no component
+                with data to score, or a safety shortfall has no improvement plan.
             TransitionNotAllowed: the evaluation is not in calibration.
             PermissionDenied: ``by`` is not HR, or is the subject.
         """
+        if improvement_plan is not None and not isinstance(improvement_plan, LinkedPlan):
+            raise ValidationError("improvement_plan", "must be a LinkedPlan or None")
         weights = (policy or DEFAULT_POLICY).evaluation.weights
+        linked = {} if improvement_plan is None else {"improvement_plan_id": improvement_plan.id}
         return self._execute(
             "finalize",
             by=by,
             at=at,
             policy=policy,
-            changes=lambda _ev: Changes(set={"score_weights": weights}),
+            args={"improvement_plan": improvement_plan},
+            changes=lambda _ev: Changes(set={"score_weights": weights, **linked}),
         )
 
     def acknowledge(
@@ -948,6 +1031,35 @@ def _score_computable(evaluation: Evaluation, command: Command) -> str | None:
     return None
 
 
+def _plain(score: Decimal) -> str:
+    """A score as people write it: 4, 3.5 (rounded to two places, no trailing zeros)."""
+    text = format(scoring.for_display(score), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _safety_planned(evaluation: Evaluation, command: Command) -> str | None:
+    shortfalls = evaluation.safety_shortfalls()
+    if not shortfalls:
+        return None
+    listed = ", ".join(
+        f"{item.criterion} ({_plain(item.score)} < {_plain(item.required)})"
+        for item in shortfalls
+    )
+    plan = command.args.get("improvement_plan")
+    if plan is None:
+        return (
+            f"safety-critical criteria are rated below their required level: {listed};"
+            " link an improvement plan for the subject first"
+        )
+    if plan.kind != "improvement":
+        return f"plan {plan.id} is a {plan.kind} plan; a safety shortfall needs an improvement plan"
+    if plan.subject_id != evaluation.subject_id:
+        return f"plan {plan.id} is for {plan.subject_id}, not for {evaluation.subject_id}"
+    if plan.state not in OPEN_PLAN_STATES:
+        return f"plan {plan.id} is {plan.state}; a safety shortfall needs a plan still open"
+    return None
+
+
 def _kept(_evaluation: Evaluation, command: Command) -> str | None:
     return "the dispute reopens the evaluation" if command.args["reopen"] else None
 
@@ -1053,6 +1165,7 @@ LIFECYCLE = Lifecycle(
             guards=[
                 Guard("divergences noted", _divergences_noted),
                 Guard("score computable", _score_computable),
+                Guard("safety shortfalls planned", _safety_planned),
             ],
         ),
         Step(trigger="acknowledge", sources=["finalized"], dest="acknowledged", who=_subject),

@@ -123,10 +123,24 @@ class RatingScale:
 
 @attrs.frozen(kw_only=True)
 class CriterionSnapshot:
-    """A criterion of the job description as it stood when the evaluation was created."""
+    """A criterion of the job description as it stood when the evaluation was created: its
+    name and weight, and whether it is safety-critical with the lowest score that meets its
+    required level (``None``: the scale's middle; see
+    :attr:`perfcore.job_description.Criterion.required_score`)."""
 
     name: str = attrs.field(validator=short_text)
     weight: Decimal = attrs.field(converter=to_decimal, validator=non_negative)
+    safety_critical: bool = attrs.field(default=False, validator=instance_of(bool))
+    required_score: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, validator=optional_number
+    )
+
+    def required_on(self, scale: RatingScale) -> Decimal:
+        """The lowest score on ``scale`` that meets the required level: ``required_score``, or
+        the scale's middle ((min + max) / 2) when the criterion does not say."""
+        if self.required_score is not None:
+            return self.required_score
+        return (Decimal(scale.min) + Decimal(scale.max)) / 2
 
 
 @attrs.frozen(kw_only=True)

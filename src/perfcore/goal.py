@@ -36,6 +36,7 @@ from perfcore._validate import (
     date,
     entries_of,
     identifier,
+    instance_of,
     non_negative,
     number,
     optional_identifier,
@@ -51,7 +52,7 @@ from perfcore.policy import Policy
 from perfcore.reassignment import reassign, reassign_steps
 from perfcore.rules import Rule, has_role, in_line_of, is_person, manager_in_directory, never
 
-__all__ = ["CheckIn", "Direction", "Goal", "GoalState", "Standing"]
+__all__ = ["CheckIn", "Direction", "Goal", "GoalState", "Horizon", "Standing"]
 
 
 class GoalState(enum.StrEnum):
@@ -72,6 +73,13 @@ class Direction(enum.StrEnum):
     DECREASE = "decrease"
 
 
+class Horizon(enum.StrEnum):
+    """How far ahead a goal looks: this cycle's work, or a step on a career path."""
+
+    SHORT = "short"
+    LONG = "long"
+
+
 class Standing(enum.StrEnum):
     """How a goal stands on a given day (see :meth:`Goal.standing`)."""
 
@@ -89,6 +97,10 @@ def _goal_state(value: object) -> GoalState:
 
 def _direction(value: object) -> Direction:
     return to_enum(Direction, "direction")(value)
+
+
+def _horizon(value: object) -> Horizon:
+    return to_enum(Horizon, "horizon")(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -140,6 +152,11 @@ class Goal(Aggregate):
     start: dt.date = attrs.field(validator=date)
     due: dt.date = attrs.field(validator=date)
     parent_goal_id: str | None = attrs.field(default=None, validator=optional_identifier)
+    #: Whether falling short puts people at risk: a safety-critical goal missed is reported
+    #: to the manager and HR, and listed among the safety-critical shortfalls.
+    safety_critical: bool = attrs.field(default=False, validator=instance_of(bool))
+    #: Short term (this cycle's work) or long term (a step toward a career path's target role).
+    horizon: Horizon = attrs.field(default=Horizon.SHORT, converter=_horizon)
     #: Every check-in, in the order recorded: a read-only sequence whose additions share the
     #: check-ins already there, so a check-in costs the same at 10 as at 5,000.
     check_ins: Entries[CheckIn] = attrs.field(
@@ -228,9 +245,14 @@ class Goal(Aggregate):
         direction: Direction | str = Direction.INCREASE,
         weight: Decimal | int | str = 1,
         parent_goal_id: str | None = None,
+        safety_critical: bool = False,
+        horizon: Horizon | str = Horizon.SHORT,
         policy: Policy | None = None,
     ) -> Goal:
         """Draft a goal. A draft may be incomplete; :meth:`propose` checks it is measurable.
+
+        ``safety_critical`` marks a goal whose shortfall puts people at risk; ``horizon`` says
+        whether it is short term or long term (a step on a career path).
 
         Raises:
             ValidationError: a field has the wrong type or an impossible value.
@@ -250,6 +272,8 @@ class Goal(Aggregate):
             "start": start,
             "due": due,
             "parent_goal_id": parent_goal_id,
+            "safety_critical": safety_critical,
+            "horizon": horizon,
         }
         return cls._create(id=id, by=by, at=at, fields=fields, policy=policy)
 
@@ -354,6 +378,8 @@ _EDITABLE = frozenset(
         "start",
         "due",
         "parent_goal_id",
+        "safety_critical",
+        "horizon",
     }
 )
 

@@ -68,6 +68,7 @@ from perfcore._validate import (
     instance_of,
     non_negative,
     optional_identifier,
+    optional_number,
     positive_whole,
     reads,
     short_text,
@@ -125,6 +126,12 @@ class Criterion:
         description: what it means, in words.
         measured_by: how it is measured (a metric, an observation, a review).
         required_level: the level the role requires, as text; a number becomes its text.
+        safety_critical: whether falling short of the required level puts people at risk: an
+            evaluation that rates it below ``required_score`` cannot be finalized without a
+            linked improvement plan, and the manager and HR are told.
+        required_score: the lowest score on an evaluation's scale that meets the required
+            level; ``None`` for the scale's middle (3 on 1..5). Read for safety-critical
+            criteria.
     """
 
     name: str = attrs.field(validator=short_text)
@@ -132,6 +139,10 @@ class Criterion:
     description: str = attrs.field(default="", validator=any_text)
     measured_by: str = attrs.field(default="", validator=any_text)
     required_level: str = attrs.field(default="", converter=_to_level, validator=any_short_text)
+    safety_critical: bool = attrs.field(default=False, validator=instance_of(bool))
+    required_score: Decimal | None = attrs.field(
+        default=None, converter=to_decimal, validator=optional_number
+    )
 
     @property
     def measurable(self) -> bool:

@@ -223,6 +223,15 @@ def _distinct_goals(
         seen.add(objective.goal_id)
 
 
+@reads("kind")
+def _career_kind(instance: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and instance.kind is not PlanKind.DEVELOPMENT:
+        raise ValidationError(
+            attribute.name,
+            f"only a development plan leads to a target role; this is a {instance.kind} plan",
+        )
+
+
 # Each reads its own value only: commands that leave the field as it was skip them.
 SELF_CONTAINED.update((_distinct_goals, recurrence_rule))
 
@@ -266,6 +275,11 @@ class Plan(Aggregate):
     )
     #: Who approved the plan (``None`` until it is approved; kept when it goes back to draft).
     approved_by: str | None = attrs.field(default=None, validator=optional_identifier)
+    #: A career path: the role a development plan leads its subject toward (a role
+    #: description's id, or a job description's), reached through its long-term goals.
+    target_role_id: str | None = attrs.field(
+        default=None, validator=[optional_identifier, _career_kind]
+    )
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -325,6 +339,7 @@ class Plan(Aggregate):
         support: Sequence[Support] = (),
         review_schedule: str | None = None,
         cycle_id: str | None = None,
+        target_role_id: str | None = None,
         policy: Policy | None = None,
     ) -> Plan:
         """Draft a plan. A draft may be incomplete; :meth:`submit` checks that it is whole.
@@ -342,6 +357,7 @@ class Plan(Aggregate):
                 counted from the start: DAILY, WEEKLY, MONTHLY or YEARLY, with INTERVAL (up to
                 1000), COUNT or UNTIL (a date), BYDAY, BYMONTHDAY, BYMONTH, BYSETPOS, WKST.
             cycle_id: the review cycle the plan belongs to, if any.
+            target_role_id: for a development plan, the role it leads toward (a career path).
 
         Raises:
             ValidationError: a field has the wrong type or an impossible value.
@@ -359,6 +375,7 @@ class Plan(Aggregate):
             "support": support,
             "review_schedule": review_schedule,
             "cycle_id": cycle_id,
+            "target_role_id": target_role_id,
         }
         return cls._create(id=id, by=by, at=at, fields=fields, policy=policy)
 
@@ -603,6 +620,7 @@ _EDITABLE = frozenset(
         "start",
         "end",
         "cycle_id",
+        "target_role_id",
     }
 )
 

@@ -27,8 +27,8 @@ from perfcore.actor import Actor, Role
 from perfcore.errors import PermissionDenied, ValidationError
 from perfcore.events import CREATED
 from perfcore.lifecycle import Command, Guard, lifecycle_of, registered_types
-from perfcore.reading import HISTORY, HISTORY_RULES, READ, READ_RULES
-from perfcore.rules import Rule, has_role
+from perfcore.reading import HISTORY, HISTORY_RULES, READ, READ_RULES, up_the_line
+from perfcore.rules import Rule, has_role, is_person
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -43,10 +43,14 @@ RuleKey = tuple[str, str]
 GuardTable = Mapping[RuleKey, tuple[Guard, ...]]
 
 #: The rules for acts on a person's whole record rather than on one object: erasing their
-#: personal data and exporting it (a subject-access request). HR's, by default.
+#: personal data and exporting it (a subject-access request), HR's by default; and reading
+#: their to-do list, theirs, their managers' up the line and HR's.
 PERSON_RULES: Mapping[RuleKey, Rule] = {
     ("Person", "erase"): has_role(Role.HR),
     ("Person", "export"): has_role(Role.HR),
+    ("Person", "todo"): has_role(Role.HR)
+    | is_person("id", "the person")
+    | up_the_line("id", "a manager of the person up the line"),
 }
 
 

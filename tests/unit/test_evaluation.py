@@ -187,7 +187,12 @@ def test_creation_is_the_first_event_with_a_snapshot_of_the_criteria() -> None:
     assert (evaluation.job_description_id, evaluation.job_description_number) == ("jd-1", 2)
     (event,) = evaluation.history
     assert (event.trigger, event.to_state, event.actor_id) == ("create", "scheduled", "ben")
-    assert event.payload["set"]["criteria"][0] == {"name": "Delivery", "weight": "60"}
+    assert event.payload["set"]["criteria"][0] == {
+        "name": "Delivery",
+        "weight": "60",
+        "safety_critical": False,
+        "required_score": None,
+    }
     assert Evaluation.replay(evaluation.history) == evaluation
 
 

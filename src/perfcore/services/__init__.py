@@ -52,7 +52,12 @@ from perfcore.reading import HISTORY
 from perfcore.repositories import Repositories
 from perfcore.services._base import AggregateService
 from perfcore.services._limited import Limited
-from perfcore.services._notifications import NOTIFICATIONS, NotificationRule
+from perfcore.services._notifications import (
+    NOTIFICATIONS,
+    NotificationContext,
+    NotificationRule,
+    Notifications,
+)
 from perfcore.services._runner import Bulk, Runner, stored_kinds
 from perfcore.services.cycles import CycleService, Schedule
 from perfcore.services.evaluations import EvaluationService
@@ -62,7 +67,10 @@ from perfcore.services.notes import NoteService
 from perfcore.services.plans import PlanService
 from perfcore.services.queries import GoalStatus, PlanReview, Queries
 from perfcore.services.reassignment import Reassignment, Reassignments
+from perfcore.services.reminders import Reminder, ReminderRun, Reminders
+from perfcore.services.reports import Reports
 from perfcore.services.surveys import SurveyService
+from perfcore.services.todo import TodoItem, TodoKind, TodoList
 from perfcore.streams import ObjectCache, history_of
 
 __all__ = [
@@ -76,13 +84,22 @@ __all__ = [
     "IdempotencyConflict",
     "JobDescriptionService",
     "NoteService",
+    "NotificationContext",
     "NotificationRule",
+    "Notifications",
     "Perfcore",
     "PlanReview",
     "PlanService",
     "Queries",
     "Reassignment",
+    "Reminder",
+    "ReminderRun",
+    "Reminders",
+    "Reports",
     "Schedule",
+    "TodoItem",
+    "TodoKind",
+    "TodoList",
     "SurveyService",
     "service_names",
 ]
@@ -120,6 +137,10 @@ class Perfcore(Limited):
             evaluator the subject's), and each event records the facts that authorised it.
             Without one, perfcore takes the caller's :class:`~perfcore.actor.Actor` at its word:
             for tests and demos, never for a system people use.
+        notifications: the notification table in force and where each kind goes
+            (:class:`~perfcore.services.Notifications`): perfcore's own table by default; add
+            or replace rows with ``Notifications().with_rules(...)``, hand kinds to handlers of
+            their own with ``.with_handlers(...)``, and name HR's recipients with ``hr=``.
         cache_size: how many objects this process keeps loaded between commands (each load
             still checks the stored stream has not moved since); 0 keeps none.
         seal_every: how many events this process commits between seals of the audit log.
@@ -147,12 +168,16 @@ class Perfcore(Limited):
         notifier: Notifier | None = None,
         audit_key: bytes | None = None,
         directory: Directory | None = None,
+        notifications: Notifications | None = None,
         cache_size: int = 10_000,
         seal_every: int = 1000,
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         if audit_key is not None and (not isinstance(audit_key, bytes) or not audit_key):
             raise ValidationError("audit_key", "must be non-empty bytes or None")
+        if notifications is None:
+            notifications = Notifications()
+        check_instance("notifications", notifications, Notifications)
         check_instance("limits", limits, Limits)
         self.store = store
         self.notifier = notifier
@@ -165,12 +190,39 @@ class Perfcore(Limited):
             cache=ObjectCache(cache_size),
             seal_every=seal_every,
             directory=directory,
+            notifications=notifications,
             limits=limits,
         )
         for name, service in _service_classes().items():
             setattr(self, name, service(self._runner))
         self.queries = Queries(self._runner)
+        #: Reports per department and per person (:class:`~perfcore.services.Reports`).
+        self.reports = Reports(self._runner)
+        #: Each person's to-do list: ``pc.todo(person_id, by=..., on=day)``
+        #: (:class:`~perfcore.services.TodoList`).
+        self.todo = TodoList(self._runner)
+        self._reminders = Reminders(self._runner)
         self._reassignments = Reassignments(self._runner)
+
+    @property
+    def notifications(self) -> Notifications:
+        """The notification table in force, and its handlers."""
+        return self._runner.notifications
+
+    def reminders(self, *, on: dt.date, within: int = 7, waited: int = 3) -> ReminderRun:
+        """Send the reminders due on day ``on`` that were not sent before, each once: reviews,
+        goals and evaluations falling due within ``within`` days, and feedback, reviews and
+        approvals that have waited ``waited`` days (see :mod:`perfcore.services.reminders`).
+        Run it on a schedule, then :meth:`deliver_notifications`.
+
+        Raises:
+            ValidationError: a bad day, or ``within``/``waited`` not a whole number from 0.
+        """
+        return self._reminders.run(on=on, within=within, waited=waited)
+
+    def reminders_due(self, *, on: dt.date, within: int = 7, waited: int = 3) -> list[Reminder]:
+        """Every reminder due on day ``on``, whether sent before or not (nothing is written)."""
+        return self._reminders.due(on=on, within=within, waited=waited)
 
     def reassign(
         self,
@@ -237,18 +289,25 @@ class Perfcore(Limited):
         duplicates by :attr:`~perfcore.ports.Notification.id`. One that raises stays pending;
         the others still go.
 
+        A notification whose kind has a handler of its own
+        (:meth:`Notifications.with_handlers`) goes to that handler; the others to the notifier.
+
         Raises:
-            ValidationError: no notifier was given, or ``limit`` is not a whole number from 1
-                to the limits' ``page`` (:mod:`perfcore.limits`).
+            ValidationError: neither a notifier nor any handler was given, or ``limit`` is not
+                a whole number from 1 to the limits' ``page`` (:mod:`perfcore.limits`).
         """
         check_page("limit", limit)
-        notifier = self.notifier
-        if notifier is None:
+        table = self._runner.notifications
+        if self.notifier is None and not table.handlers:
             raise ValidationError("notifier", "Perfcore was made without a notifier")
         batch = self._runner.read(lambda uow: list(uow.outbox.pending(limit)))
         delivered: list[str] = []
         failed: dict[str, str] = {}
         for notification in batch:
+            notifier = table.handler_for(notification.kind, self.notifier)
+            if notifier is None:
+                failed[notification.id] = f"no handler for {notification.kind} and no notifier"
+                continue
             try:
                 notifier.notify(notification)
             except Exception as error:  # the caller's code: any failure means "try again"

@@ -12,8 +12,16 @@ from typing import Any
 
 from perfcore._validate import check_id, check_mapping, check_optional_id, check_sequence
 from perfcore.actor import Actor
-from perfcore.evaluation import Evaluation, Rating, RatingScale, Relationship, Score
+from perfcore.evaluation import (
+    Evaluation,
+    LinkedPlan,
+    Rating,
+    RatingScale,
+    Relationship,
+    Score,
+)
 from perfcore.job_description import JobDescription
+from perfcore.plan import Plan
 from perfcore.services._base import AggregateService
 from perfcore.services._runner import Session
 from perfcore.visibility import EvaluationView, view_for
@@ -226,10 +234,51 @@ class EvaluationService(AggregateService[Evaluation, EvaluationView]):
         )
 
     def finalize(
-        self, evaluation_id: str, *, by: Actor, idempotency_key: str | None = None
+        self,
+        evaluation_id: str,
+        *,
+        by: Actor,
+        improvement_plan_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> EvaluationView:
-        """Make the result final, with the policy's score weights."""
-        return self._fire(evaluation_id, "finalize", by=by, idempotency_key=idempotency_key)
+        """Make the result final, with the policy's score weights.
+
+        A safety-critical criterion rated below its required level needs an improvement plan
+        for the subject, linked here (``improvement_plan_id``, or the one linked when the
+        evaluation was finalized before a dispute reopened it): the plan is read from the
+        store, never taken from the caller.
+
+        Raises:
+            NotFound: no plan is stored under ``improvement_plan_id`` that ``by`` may read.
+            GuardFailed: a safety shortfall without a suitable plan (see
+                :meth:`perfcore.evaluation.Evaluation.finalize`), or another guard.
+        """
+        check_id(self.id_argument, evaluation_id)
+        check_optional_id("improvement_plan_id", improvement_plan_id)
+
+        def work(session: Session) -> Evaluation:
+            actor = session.actor(by)
+            evaluation = session.load_for(actor, Evaluation, evaluation_id)
+            plan_id = improvement_plan_id or evaluation.improvement_plan_id
+            linked = None
+            if plan_id is not None:
+                plan = session.load_for(actor, Plan, plan_id)
+                linked = LinkedPlan(
+                    id=plan.id,
+                    kind=str(plan.kind),
+                    subject_id=plan.subject_id,
+                    state=str(plan.state),
+                )
+            final = evaluation.finalize(
+                by=actor, at=session.at, improvement_plan=linked, policy=session.policy
+            )
+            return session.changed(final)
+
+        # The arguments a finalize always had, so that an older request keeps its fingerprint.
+        args: dict[str, Any] = {"id": evaluation_id, "by": by}
+        if improvement_plan_id is not None:
+            args["improvement_plan_id"] = improvement_plan_id
+        return self._run("finalize", args, work, idempotency_key)
 
     def acknowledge(
         self,

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from perfcore.actor import Actor
-from perfcore.goal import _EDITABLE, Direction, Goal
+from perfcore.goal import _EDITABLE, Direction, Goal, Horizon
 from perfcore.services._base import AggregateService
 
 __all__ = ["GoalService"]
@@ -55,6 +55,8 @@ class GoalService(AggregateService[Goal, Goal]):
         direction: Direction | str = Direction.INCREASE,
         weight: Number = 1,
         parent_goal_id: str | None = None,
+        safety_critical: bool = False,
+        horizon: Horizon | str = Horizon.SHORT,
         id: str | None = None,
         idempotency_key: str | None = None,
     ) -> Goal:
@@ -74,6 +76,12 @@ class GoalService(AggregateService[Goal, Goal]):
             "weight": weight,
             "parent_goal_id": parent_goal_id,
         }
+        # Only when given, so that a request sent before these fields existed keeps its
+        # idempotency fingerprint.
+        if safety_critical is not False:
+            fields["safety_critical"] = safety_critical
+        if horizon != Horizon.SHORT:
+            fields["horizon"] = horizon
         return self._create(id=id, by=by, fields=fields, idempotency_key=idempotency_key)
 
     def edit(

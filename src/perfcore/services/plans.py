@@ -41,6 +41,7 @@ class PlanService(AggregateService[Plan, Plan]):
         support: Sequence[Support] = (),
         review_schedule: str | None = None,
         cycle_id: str | None = None,
+        target_role_id: str | None = None,
         id: str | None = None,
         idempotency_key: str | None = None,
     ) -> Plan:
@@ -58,6 +59,8 @@ class PlanService(AggregateService[Plan, Plan]):
             "review_schedule": review_schedule,
             "cycle_id": cycle_id,
         }
+        if target_role_id is not None:  # only when given: older requests keep their fingerprint
+            fields["target_role_id"] = target_role_id
         return self._create(id=id, by=by, fields=fields, idempotency_key=idempotency_key)
 
     def edit(

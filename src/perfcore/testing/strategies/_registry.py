@@ -116,6 +116,8 @@ def strategies_by_type() -> dict[type[Any], st.SearchStrategy[Any]]:
         evaluation.CalibrationNote: evaluation_.calibration_notes(),
         evaluation.Dispute: evaluation_.disputes(),
         evaluation.Resolution: evaluation_.resolutions(),
+        evaluation.LinkedPlan: evaluation_.linked_plans(),
+        evaluation.SafetyShortfall: evaluation_.safety_shortfalls(),
         # review cycles
         ReviewCycle: review_cycle_.review_cycles(),
         cycle_status.Participant: review_cycle_.participants(),

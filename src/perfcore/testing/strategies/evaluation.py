@@ -15,10 +15,12 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import cast
 
+import attrs
 from hypothesis import strategies as st
 
 from perfcore.actor import Actor, Role
 from perfcore.evaluation import (
+    OPEN_PLAN_STATES,
     CalibrationNote,
     CriterionSnapshot,
     Dispute,
@@ -27,11 +29,13 @@ from perfcore.evaluation import (
     FeedbackDecline,
     FeedbackRequest,
     FeedbackWaiver,
+    LinkedPlan,
     Rating,
     RatingScale,
     Relationship,
     Resolution,
     ReviewerFeedback,
+    SafetyShortfall,
 )
 from perfcore.policy import DEFAULT_POLICY
 from perfcore.testing.strategies._common import (
@@ -75,11 +79,13 @@ __all__ = [
     "feedback_declines",
     "feedback_requests",
     "feedback_waivers",
+    "linked_plans",
     "rating_scales",
     "ratings",
     "resolutions",
     "reviewer_feedback",
     "reviewer_views",
+    "safety_shortfalls",
     "scores",
     "subject_views",
 ]
@@ -154,7 +160,51 @@ def criterion_snapshots() -> st.SearchStrategy[CriterionSnapshot]:
 
     .. versionadded:: 0.1.0
     """
-    return st.builds(CriterionSnapshot, name=criterion_names(), weight=weights())
+    return st.builds(
+        CriterionSnapshot,
+        name=criterion_names(),
+        weight=weights(),
+        safety_critical=st.booleans(),
+        required_score=st.none() | st.integers(1, 5).map(Decimal),
+    )
+
+
+def linked_plans() -> st.SearchStrategy[LinkedPlan]:
+    """What ``finalize`` is told of a linked plan: its id, kind, subject and state (any of a
+    plan's, so some are refused by the safety guard).
+
+    .. versionadded:: 0.3.0
+    """
+    return st.builds(
+        LinkedPlan,
+        id=ids("p"),
+        kind=st.sampled_from(["improvement", "development", "team"]),
+        subject_id=people(),
+        state=st.sampled_from(
+            ["draft", "submitted", "approved", "active", "in_review", "attained", "closed"]
+        ),
+    )
+
+
+def safety_shortfalls(scale: RatingScale | None = None) -> st.SearchStrategy[SafetyShortfall]:
+    """A safety-critical criterion rated below its required level on ``scale`` (by default 1
+    to 5): a score, and a required score above it.
+
+    .. versionadded:: 0.3.0
+    """
+    scale = scale or RatingScale()
+
+    @st.composite
+    def build(draw: st.DrawFn) -> SafetyShortfall:
+        required = draw(st.integers(scale.min + 1, scale.max), label="required")
+        score = draw(st.integers(scale.min, required - 1), label="score")
+        return SafetyShortfall(
+            criterion=draw(criterion_names(), label="criterion"),
+            score=Decimal(score),
+            required=Decimal(required),
+        )
+
+    return build()
 
 
 def feedback_requests() -> st.SearchStrategy[FeedbackRequest]:
@@ -466,6 +516,8 @@ class EvaluationKit(Kit[Evaluation]):
         if trigger == "resolve_dispute":
             reopen = dest == "calibration" if dest else draw(_BOOLEANS, label="reopen")
             return {"resolution": draw(reasons()), "reopen": reopen}
+        if trigger == "finalize":
+            return {"improvement_plan": _improvement_plan(draw, obj)}
         if trigger == "reassign":
             asked = {request.reviewer_id for request in obj.feedback_requests}
             exclude = {obj.subject_id, obj.evaluator_id, *asked}
@@ -488,6 +540,8 @@ class EvaluationKit(Kit[Evaluation]):
             return {"criterion": "Nope", "score": None, "reason": "unknown criterion"}
         if trigger == "resolve_dispute":
             return {"resolution": "", "reopen": False}
+        if trigger == "finalize" and obj.safety_shortfalls():
+            return {"improvement_plan": _unsuitable_plan(draw, obj)}
         if trigger == "reassign":
             # Its evaluator already (a guard refuses it), or the subject (validation does).
             who = choice(draw, (obj.evaluator_id, obj.subject_id))
@@ -537,6 +591,38 @@ class EvaluationKit(Kit[Evaluation]):
                 pending = [obj.feedback_requests[-1].reviewer_id]
             obj = fire(draw, self, obj, "give_feedback", by=Actor(id=pending[0]))
         return obj
+
+
+def _improvement_plan(draw: st.DrawFn, evaluation: Evaluation) -> LinkedPlan | None:
+    """A plan to link on finalize: an open improvement plan for the subject when a
+    safety-critical criterion is rated below its level, else one or none, as drawn."""
+    needed = bool(evaluation.safety_shortfalls())
+    if not needed and not draw(_BOOLEANS, label="link a plan"):
+        return None
+    return LinkedPlan(
+        id=draw(ids("p"), label="improvement plan"),
+        kind="improvement",
+        subject_id=evaluation.subject_id,
+        state=choice(draw, sorted(OPEN_PLAN_STATES), label="plan state"),
+    )
+
+
+def _unsuitable_plan(draw: st.DrawFn, evaluation: Evaluation) -> LinkedPlan | None:
+    """What the safety guard refuses: no plan, a plan of another kind, for someone else, or
+    no longer open."""
+    plan = LinkedPlan(
+        id="p-x", kind="improvement", subject_id=evaluation.subject_id, state="active"
+    )
+    return choice(
+        draw,
+        (
+            None,
+            attrs.evolve(plan, kind="development"),
+            attrs.evolve(plan, subject_id=f"{evaluation.subject_id}-not"),
+            attrs.evolve(plan, state="closed"),
+        ),
+        label="unsuitable plan",
+    )
 
 
 def _shortfall(evaluation: Evaluation) -> str | None:

@@ -87,9 +87,15 @@ def weights() -> st.SearchStrategy[Decimal]:
     return decimals(0, 100)
 
 
+#: The lowest score meeting a criterion's required level: unsaid (the scale's middle), or a
+#: point on the default 1..5 scale.
+_REQUIRED_SCORES = st.none() | st.integers(1, 5).map(Decimal)
+
+
 @functools.cache
 def criteria(*, measurable: bool = True) -> st.SearchStrategy[Criterion]:
-    """Single criteria (their weights need not sum to anything: see :func:`criteria_sets`).
+    """Single criteria (their weights need not sum to anything: see :func:`criteria_sets`),
+    safety-critical or not, with or without a required score.
 
     Args:
         measurable: whether each says how it is measured and what level is required.
@@ -103,6 +109,8 @@ def criteria(*, measurable: bool = True) -> st.SearchStrategy[Criterion]:
         description=optional_text(),
         measured_by=texts(MEASURES) if measurable else optional_text(MEASURES),
         required_level=texts(LEVELS) if measurable else optional_text(LEVELS),
+        safety_critical=st.booleans(),
+        required_score=_REQUIRED_SCORES,
     )
 
 
