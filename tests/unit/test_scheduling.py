@@ -18,7 +18,7 @@ from perfcore.errors import GuardFailed, NotFound, TransitionNotAllowed
 from perfcore.evaluation import Evaluation, EvaluationState, Relationship
 from perfcore.job_description import Criterion, JobDescription
 from perfcore.review_cycle import ReviewCycle, ReviewCycleState
-from perfcore.services.cycles import Schedule
+from perfcore.services.cycles import EvaluationSchedule
 
 SINCE = dt.date(2020, 1, 1)
 PLANNED = dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
@@ -220,7 +220,7 @@ def test_scheduling_creates_every_evaluation_from_the_directory(pc: Perfcore) ->
     described(pc)
     a_cycle(pc)
     schedule = pc.cycles.schedule_evaluations("c-26", by="hana")
-    assert isinstance(schedule, Schedule)
+    assert isinstance(schedule, EvaluationSchedule)
     assert sorted(schedule.created) == sorted(f"c-26.{p}" for p in ("ben", "lea", *AGENTS, "eli"))
     assert schedule.waiting == (
         ("mia", "no manager in the directory to evaluate them: HR names a delegate by hand"),

@@ -59,7 +59,7 @@ from perfcore.services._notifications import (
     Notifications,
 )
 from perfcore.services._runner import Bulk, Runner, stored_kinds
-from perfcore.services.cycles import CycleService, Schedule
+from perfcore.services.cycles import CycleService, EvaluationSchedule
 from perfcore.services.evaluations import EvaluationService
 from perfcore.services.goals import GoalService
 from perfcore.services.job_descriptions import JobDescriptionService
@@ -78,6 +78,7 @@ __all__ = [
     "Bulk",
     "CycleService",
     "Delivery",
+    "EvaluationSchedule",
     "EvaluationService",
     "GoalService",
     "GoalStatus",
@@ -96,7 +97,6 @@ __all__ = [
     "ReminderRun",
     "Reminders",
     "Reports",
-    "Schedule",
     "TodoItem",
     "TodoKind",
     "TodoList",

@@ -62,7 +62,7 @@ from perfcore.services._base import AggregateService
 from perfcore.services._heads import goal_standing, overlaps
 from perfcore.services._runner import Session
 
-__all__ = ["PARTS", "CycleService", "Schedule", "cycle_status"]
+__all__ = ["PARTS", "CycleService", "EvaluationSchedule", "cycle_status"]
 
 #: The trigger that leaves each stage, for :meth:`CycleService.advance`.
 NEXT = {
@@ -293,7 +293,7 @@ _OPEN_GOALS = frozenset({GoalState.DRAFT, GoalState.PROPOSED, GoalState.ACTIVE})
 
 
 @attrs.frozen(kw_only=True)
-class Schedule:
+class EvaluationSchedule:
     """What one run of :meth:`CycleService.schedule_evaluations` did, and what it could not.
 
     Attributes:
@@ -490,7 +490,7 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
         by: Actor | str,
         reason: str = "",
         idempotency_key: str | None = None,
-    ) -> Schedule:
+    ) -> EvaluationSchedule:
         """Create every participant's evaluation, as the directory says on the clock's day.
 
         First, in one unit of work with the cycle's ``schedule_evaluations`` event: a
@@ -552,11 +552,19 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
         cycle = self._run("schedule_evaluations", args, start, idempotency_key)
         progress = _Progress()
         people = cycle.employee_ids
+        day = self._runner.clock.now().date()
+
+        def described(uow: Repositories) -> dict[str, JobDescriptionRef]:
+            held = positions_of(directory, cycle, people, day)
+            return _job_descriptions(uow, frozenset(people), held)
+
+        descriptions = self._runner.read(described)  # once: descriptions do not change here
         for first in range(0, len(people), batch_size):
             with self._runner.bulk():
                 for employee_id in people[first : first + batch_size]:
-                    self._schedule_one(cycle, employee_id, by, directory, progress)
-        return Schedule(
+                    ref = descriptions.get(employee_id)
+                    self._schedule_one(cycle, employee_id, ref, by, directory, progress)
+        return EvaluationSchedule(
             cycle_id=cycle.id,
             joined=tuple(joined),
             left=tuple(left),
@@ -571,6 +579,7 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
         self,
         cycle: ReviewCycle,
         employee_id: str,
+        description: JobDescriptionRef | None,
         by: Actor | str,
         directory: Directory,
         progress: _Progress,
@@ -586,7 +595,7 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
             day = session.at.date()
             evaluation = _existing(session, cycle, employee_id)
             if evaluation is None:
-                why = _why_not(session, cycle, employee_id, directory, day)
+                why = _why_not(session, cycle, employee_id, description, directory, day)
                 if isinstance(why, str):
                     done.waiting.append((employee_id, why))
                     return cycle
@@ -750,21 +759,28 @@ class _Ready:
 
 
 def _why_not(
-    session: Session, cycle: ReviewCycle, employee_id: str, directory: Directory, day: dt.date
+    session: Session,
+    cycle: ReviewCycle,
+    employee_id: str,
+    ref: JobDescriptionRef | None,
+    directory: Directory,
+    day: dt.date,
 ) -> _Ready | str:
-    """What the participant's evaluation is made of, or why it cannot be made yet."""
+    """What the participant's evaluation is made of (``ref``: their published description, as
+    :func:`_job_descriptions` found it), or why it cannot be made yet."""
     person = directory.person(employee_id, day)
     if person is None:
         return f"not in the organisation on {day} (the directory)"
     if person.manager_id is None:
         return "no manager in the directory to evaluate them: HR names a delegate by hand"
-    held = positions_of(directory, cycle, [employee_id], day)
-    published = _job_descriptions(session.uow, frozenset({employee_id}), held)
-    ref = published.get(employee_id)
     if ref is None:
+        held = positions_of(directory, cycle, [employee_id], day)
         where = f" or for their position {held[employee_id]!r}" if employee_id in held else ""
         return f"no published job description written for them{where}"
-    return _Ready(employee_id, person.manager_id, session.load(JobDescription, ref.id))
+    description = session.load(JobDescription, ref.id)
+    if description.state is not JobDescriptionState.PUBLISHED:
+        return f"their job description {ref.id} is {description.state.value}, not published"
+    return _Ready(employee_id, person.manager_id, description)
 
 
 def _create_evaluation(
