@@ -7,12 +7,13 @@ position (and so one role description) and one agent has a description written f
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from perfcore import Actor, MemoryDirectory, Perfcore, PermissionDenied, ValidationError
 from perfcore.adapters.memory import MemoryStore
+from perfcore.adapters.sqlite_directory import SQLiteDirectory
 from perfcore.cycle_status import Participant
 from perfcore.errors import GuardFailed, NotFound, TransitionNotAllowed
 from perfcore.evaluation import Evaluation, EvaluationState, Relationship
@@ -29,6 +30,7 @@ CRITERIA = [
     Criterion(name="Quality", weight=40, measured_by="reopened tickets", required_level="5%"),
 ]
 AGENTS = ("ana", "bo", "cy", "dee")
+Org = TypeVar("Org", MemoryDirectory, SQLiteDirectory)
 
 
 class Clock:
@@ -39,9 +41,8 @@ class Clock:
         return self.at
 
 
-def organisation() -> MemoryDirectory:
+def organisation(org: Org) -> Org:
     """Mia heads Support; Ben and Lea manage; the agents report to Ben, Eli to Lea; Hana is HR."""
-    org = MemoryDirectory()
     manager = {"employee", "manager"}
     org.place("mia", on=SINCE, department="support", roles=manager, position="head")
     for lead in ("ben", "lea"):
@@ -54,9 +55,10 @@ def organisation() -> MemoryDirectory:
     return org
 
 
-@pytest.fixture
-def org() -> MemoryDirectory:
-    return organisation()
+@pytest.fixture(params=["memory", "sqlite"])
+def org(request: pytest.FixtureRequest) -> MemoryDirectory | SQLiteDirectory:
+    """The organisation, in memory and in a SQLite directory (the same answers)."""
+    return organisation(MemoryDirectory() if request.param == "memory" else SQLiteDirectory())
 
 
 @pytest.fixture
@@ -65,7 +67,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def pc(org: MemoryDirectory, clock: Clock) -> Perfcore:
+def pc(org: MemoryDirectory | SQLiteDirectory, clock: Clock) -> Perfcore:
     return Perfcore(MemoryStore(), clock=clock, directory=org)
 
 
@@ -150,7 +152,7 @@ def test_the_caller_gives_no_audience_for_a_role(pc: Perfcore) -> None:
 
 
 def test_feedback_opens_to_the_holders_on_that_day(
-    pc: Perfcore, org: MemoryDirectory, clock: Clock
+    pc: Perfcore, org: MemoryDirectory | SQLiteDirectory, clock: Clock
 ) -> None:
     role(pc, "agent", "jd-agent")
     org.place("fay", on=dt.date(2026, 1, 10), manager_id="lea", position="agent")
@@ -290,7 +292,7 @@ def test_a_run_cut_short_is_resumed_by_running_it_again(
 
 
 def test_joiners_are_brought_in_and_leavers_excused(
-    pc: Perfcore, org: MemoryDirectory, clock: Clock
+    pc: Perfcore, org: MemoryDirectory | SQLiteDirectory, clock: Clock
 ) -> None:
     described(pc)
     a_cycle(pc)
