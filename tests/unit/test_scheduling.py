@@ -342,3 +342,28 @@ def test_scheduling_needs_a_directory() -> None:
     bare = Perfcore(MemoryStore(), clock=Clock())
     with pytest.raises(ValidationError, match="directory"):
         bare.cycles.schedule_evaluations("c-26", by="hana")
+
+
+def test_an_evaluation_made_by_hand_is_kept_and_its_id_never_taken(pc: Perfcore) -> None:
+    """bo's evaluation was created by hand, and another evaluation took the id scheduling would
+    give cy's: bo keeps hers, cy gets one under a new id."""
+    described(pc)
+    a_cycle(pc)
+    by_hand = pc.evaluations.create(
+        by="ben", id="ev-bo", subject_id="bo", evaluator_id="ben", job_description_id="jd-agent",
+        period_start=PERIOD[0], period_end=PERIOD[1], cycle_id="c-26",
+    )  # fmt: skip
+    pc.evaluations.create(
+        by="ben", id="c-26.cy", subject_id="dee", evaluator_id="ben",
+        job_description_id="jd-agent", period_start=PERIOD[0], period_end=PERIOD[1],
+    )  # fmt: skip
+    schedule = pc.cycles.schedule_evaluations("c-26", by="hana")
+    assert by_hand.id not in schedule.created
+    assert "c-26.bo" not in schedule.created
+    status = {p.employee_id: p.evaluation for p in pc.cycles.status("c-26", by="hana",
+              on=PLANNED.date()).participants}  # fmt: skip
+    assert status["bo"] is not None
+    assert status["bo"].id == "ev-bo"
+    assert status["cy"] is not None
+    assert status["cy"].id not in {"c-26.cy", "ev-bo"}
+    assert evaluation(pc, status["cy"].id).subject_id == "cy"

@@ -741,7 +741,7 @@ def _existing(session: Session, cycle: ReviewCycle, employee_id: str) -> Evaluat
     own = _evaluation_id(cycle.id, employee_id)
     if own is not None:
         found = session.find(Evaluation, own)
-        if found is not None:
+        if found is not None and (found.subject_id, found.cycle_id) == (employee_id, cycle.id):
             return found
     for head in session.uow.events.find("Evaluation", "subject", employee_id):
         if head.columns.get("cycle") == cycle.id:
@@ -792,6 +792,8 @@ def _create_evaluation(
     day: dt.date,
 ) -> Evaluation:
     own = _evaluation_id(cycle.id, ready.employee_id)
+    if own is not None and session.find(Evaluation, own) is not None:
+        own = None  # the id is another evaluation's (made by hand): take a new one
     description = ready.description
     return Evaluation.create(
         id=own if own is not None else session.new_id("Evaluation"),
