@@ -247,7 +247,8 @@ def _header(recorded: RecordedEvent) -> list[Any]:
             f"the stored {recorded.kind} {recorded.id!r} event {recorded.version} is not"
             f" readable: {bad}"
         ) from None
-    if not isinstance(header, list) or len(header) != 5:
+    # What, who, when; and, for an event a directory authorised, its grounds.
+    if not isinstance(header, list) or len(header) not in (5, 6):
         raise StorageError(
             f"the stored {recorded.kind} {recorded.id!r} event {recorded.version} has no header"
         )

@@ -199,7 +199,9 @@ def test_erase_refuses_bad_arguments(arguments: dict[str, Any], field: str) -> N
 
 
 def test_the_person_kinds_are_those_with_a_data_subject() -> None:
-    assert person_kinds() == ("JobDescription", "Goal", "Plan", "Evaluation")
+    # A survey is nobody's: its answers are no one's personal data, and who took part is in the
+    # events they fired (an export's actions).
+    assert person_kinds() == ("JobDescription", "Goal", "Plan", "Evaluation", "Note")
 
 
 # -- erased without a record ----------------------------------------------------------------------

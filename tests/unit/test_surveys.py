@@ -395,3 +395,21 @@ def test_without_a_directory_the_caller_names_the_population() -> None:
     opened = pc.surveys.open("s-1", by=mia, population=["ana", "bo", "cy"])
     assert isinstance(opened, SurveyView)
     assert opened.asked == 3
+
+
+def test_a_respondents_personal_data_holds_no_answer(pc: Perfcore) -> None:
+    """A subject-access export of someone who answered holds that they took part, never what
+    they answered; erasing them leaves the released answers (which are nobody's) as they were."""
+    _survey(pc)
+    pc.surveys.open("s-1", by="mia")
+    for score, person in enumerate(("ana", "bo", "cy"), start=2):
+        pc.surveys.respond("s-1", by=person, replies=_answer(score, f"private words {score}"))
+    exported = json.dumps(pc.export_person("ana", by="hana"))
+    assert "private words" not in exported
+    assert '"respond"' in exported
+    before = pc.surveys.get("s-1", by="hana")
+    pc.erase_person("ana", by="hana", reason="her request")
+    after = pc.surveys.get("s-1", by="hana")
+    assert isinstance(before, Survey)
+    assert isinstance(after, Survey)
+    assert after.ballots == before.ballots
