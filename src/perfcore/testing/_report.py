@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from decimal import Decimal
 from typing import Any
 
@@ -63,9 +63,18 @@ def short(value: Any) -> str:
     return repr(value)
 
 
+def _at_default(field: attrs.Attribute[Any], value: Any) -> bool:
+    """Whether ``value`` is the field's plain default (not one a factory makes)."""
+    default = field.default
+    if default is attrs.NOTHING or isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        return False
+    return bool(value == default)
+
+
 def describe(obj: Aggregate) -> str:
     """An aggregate in a few lines: what it is and how it got there (each event's trigger and
-    actor), then the fields that hold something (long collections by their length)."""
+    actor), then the fields that hold something other than their default (long collections by
+    their length)."""
     path = ", ".join(f"{event.trigger} by {event.actor_id}" for event in obj.history)
     head = f"{type(obj).__name__} {obj.id!r}, {obj.state}, version {obj.version}"
     head += f" ({path})" if path else ""
@@ -75,7 +84,9 @@ def describe(obj: Aggregate) -> str:
         if not field.init or name in _BOOKKEEPING or field.name.startswith("_"):
             continue
         value = getattr(obj, field.name)
-        if value is None or (isinstance(value, str | tuple | frozenset) and not value):
+        if value is None or (isinstance(value, Sized) and not len(value)):
+            continue
+        if _at_default(field, value):
             continue
         if isinstance(value, list | tuple | set | frozenset) and len(value) > 3:
             fields.append(f"{name}=<{len(value)} items>")

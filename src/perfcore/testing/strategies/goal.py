@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from perfcore.actor import Actor
-from perfcore.goal import CheckIn, Direction, Goal, GoalState
+from perfcore.goal import CheckIn, Direction, Goal, GoalState, Horizon
 from perfcore.testing.strategies._common import (
     Ranges,
     aware_datetimes,
@@ -108,12 +108,16 @@ _REASONS_OR_NONE = optional_text()
 _TITLES = texts(TITLES)
 _UNITS = optional_text(UNITS)
 _NOTES = optional_text(NOTES)
+_SAFETY = st.booleans()
+_HORIZONS = st.sampled_from(Horizon)
 _EDITS: dict[str, st.SearchStrategy[Any]] = {
     "description": _NOTES,
     "title": _TITLES,
     "unit": _UNITS,
     "weight": _WEIGHTS,
     "parent_goal_id": _PARENTS,
+    "safety_critical": _SAFETY,
+    "horizon": _HORIZONS,
 }
 #: Edits that leave a draft proposable; "numbers" and "dates" change fields together.
 _EDIT_KINDS = (*_EDITS, "numbers", "dates")
@@ -237,6 +241,8 @@ class GoalKit(Kit[Goal]):
             description=draw(_NOTES, label="description"),
             weight=draw(_WEIGHTS, label="weight"),
             parent_goal_id=draw(_PARENTS, label="parent"),
+            safety_critical=draw(_SAFETY, label="safety-critical"),
+            horizon=draw(_HORIZONS, label="horizon"),
             **_numbers(draw),
             **_dates(draw, at.date()),
         )

@@ -181,6 +181,9 @@ _SUPPORT_LISTS = st.lists(supports(), max_size=2)
 _STEADY = review_schedules(steady=True)
 _ANY_SCHEDULE = review_schedules()
 _CYCLES = st.none() | ids("rc")
+#: A development plan's target role (a career path), or none.
+_ROLES = st.none() | ids("jd")
+_BOOLEANS = st.booleans()
 #: Day offsets where no ranges say otherwise: the start's shift, the length, an extension.
 _START_SHIFT, _LENGTH, _EXTENSION = 30, 400, 60
 _NOTES = texts(NOTES)
@@ -227,6 +230,8 @@ def _edit(draw: st.DrawFn, plan: Plan) -> Arguments:
         return _dates(draw, plan.start)
     if kind == "team":
         return {"team_member_ids": _team(draw, plan.author_id)}
+    if kind == "cycle_id" and plan.kind is PlanKind.DEVELOPMENT and draw(_BOOLEANS, label="role"):
+        return {"target_role_id": draw(_ROLES, label="target role")}
     return {kind: draw(_EDITS[kind])}
 
 
@@ -241,6 +246,8 @@ def _wild_edit(draw: st.DrawFn, plan: Plan) -> Arguments:
     if kind == "team":
         # Refused: a team plan needs members, and only a team plan has them.
         return {"team_member_ids": [] if plan.kind is PlanKind.TEAM else ["ana"]}
+    if kind == "fixed" and plan.kind is not PlanKind.DEVELOPMENT:
+        return {"target_role_id": "jd-lead"}  # refused: only a development plan has a role
     return choice(draw, _WILD_EDITS)
 
 
@@ -293,6 +300,9 @@ class PlanKit(Kit[Plan]):
             support=draw(_SUPPORT_LISTS, label="support"),
             review_schedule=draw(_STEADY, label="schedule"),
             cycle_id=draw(_CYCLES, label="cycle"),
+            target_role_id=draw(_ROLES, label="target role")
+            if kind is PlanKind.DEVELOPMENT
+            else None,
             **_dates(draw, at.date()),
         )
 
