@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import operator
 from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, cast
@@ -65,8 +66,11 @@ import attrs
 from perfcore import scoring, visibility
 from perfcore._aggregate import Aggregate, Changes, check_actor, check_reason
 from perfcore._validate import (
+    ITEMWISE,
+    SELF_CONTAINED,
     Validator,
     date,
+    entries_of,
     identifier,
     instance_of,
     optional_identifier,
@@ -78,6 +82,7 @@ from perfcore._validate import (
     tuple_of,
 )
 from perfcore.actor import Actor, Role
+from perfcore.entries import Entries, to_entries
 from perfcore.errors import ValidationError
 from perfcore.evaluation_records import (
     CalibrationNote,
@@ -290,18 +295,109 @@ def _check_answers(
         seen.add(reviewer_id)
 
 
+# -- feedback: requests, responses and declines, checked as they grow ---------------------------
+#
+# The three sequences are Entries with an index of their reviewers kept beside them, and each
+# validator checks, when a command appends to its field, only the items appended (before the
+# object holds them: ``Aggregate._next`` hands an item-by-item validator the new items alone),
+# against the indexes; given a whole value (a new object, a snapshot, a field set), it checks
+# everything. They are declared to read only their own field, so a command that leaves it as it
+# was skips them, and what each reads of the others is covered where those change:
+#
+# - responses and declines come from someone asked: appending a request cannot break that;
+#   setting the requests checks every answer against them (``_requests``);
+# - a decline is refused for someone who responded, and a response for someone who declined,
+#   whichever of the two is appended second;
+# - the scores fit the criteria and the scale: changing either checks every response again
+#   (``_answers_fit``, on the scale).
+
+#: A record's key in the kept indexes (:meth:`perfcore.entries.Entries.position`).
+_REVIEWER = operator.attrgetter("reviewer_id")
+
+
+def _has(items: Sequence[Any], reviewer_id: str) -> bool:
+    """Whether an item of ``items`` (requests, responses or declines) is ``reviewer_id``'s."""
+    if isinstance(items, Entries):
+        return items.position(_REVIEWER, reviewer_id) is not None
+    return any(item.reviewer_id == reviewer_id for item in items)
+
+
+def _appended(instance: object, attribute: attrs.Attribute[Any], value: object) -> Any:
+    """The sequence ``value`` is being appended to (``None``: ``value`` is the whole field)."""
+    current = getattr(instance, attribute.name, None)
+    return None if value is current else current
+
+
+def _requests(instance: Evaluation, attribute: attrs.Attribute[Any], value: object) -> None:
+    _REQUESTS(instance, attribute, value)
+    if _appended(instance, attribute, value) is not None:
+        return  # more people asked: every answer still comes from someone asked
+    asked = {request.reviewer_id for request in cast(Sequence[FeedbackRequest], value)}
+    for field in ("feedback_responses", "feedback_declines"):
+        for position, answer in enumerate(getattr(instance, field, ())):
+            if answer.reviewer_id not in asked:
+                raise ValidationError(f"{field}[{position}]", f"{answer.reviewer_id} was not asked")
+
+
 def _responses(instance: Evaluation, attribute: attrs.Attribute[Any], value: object) -> None:
-    tuple_of(ReviewerFeedback)(instance, attribute, value)
-    responses = cast(tuple[ReviewerFeedback, ...], value)
-    _check_answers(instance, attribute.name, responses)
-    for position, response in enumerate(responses):
-        field = f"{attribute.name}[{position}].scores"
+    _RESPONSES(instance, attribute, value)
+    responses = cast(Sequence[ReviewerFeedback], value)
+    before = _appended(instance, attribute, value)
+    if before is None:
+        _check_answers(instance, attribute.name, responses)
+        for position, response in enumerate(responses):
+            field = f"{attribute.name}[{position}].scores"
+            _check_ratings(instance, field, response.scores, evidence=False)
+        return
+    _check_added(instance, attribute.name, before, responses, instance.feedback_declines)
+    for offset, response in enumerate(responses):
+        field = f"{attribute.name}[{len(before) + offset}].scores"
         _check_ratings(instance, field, response.scores, evidence=False)
 
 
 def _declines(instance: Evaluation, attribute: attrs.Attribute[Any], value: object) -> None:
-    tuple_of(FeedbackDecline)(instance, attribute, value)
-    _check_answers(instance, attribute.name, cast(tuple[FeedbackDecline, ...], value))
+    _DECLINES(instance, attribute, value)
+    declines = cast(Sequence[FeedbackDecline], value)
+    before = _appended(instance, attribute, value)
+    if before is None:
+        _check_answers(instance, attribute.name, declines)
+        return
+    _check_added(instance, attribute.name, before, declines, instance.feedback_responses)
+
+
+def _check_added(
+    evaluation: Evaluation,
+    field: str,
+    before: Sequence[Any],
+    added: Sequence[ReviewerFeedback | FeedbackDecline],
+    others: Sequence[Any],
+) -> None:
+    """Answers appended after ``before``: each from someone asked who has not answered, in
+    ``field`` or in ``others`` (the other kind of answer), all through the kept indexes."""
+    seen: set[str] = set()
+    for offset, answer in enumerate(added):
+        where = f"{field}[{len(before) + offset}]"
+        reviewer_id = answer.reviewer_id
+        if not _has(evaluation.feedback_requests, reviewer_id):
+            raise ValidationError(where, f"{reviewer_id} was not asked")
+        if reviewer_id in seen or _has(before, reviewer_id) or _has(others, reviewer_id):
+            raise ValidationError(where, f"{reviewer_id} has already answered")
+        seen.add(reviewer_id)
+
+
+@reads("criteria")
+def _answers_fit(instance: Evaluation, _attribute: attrs.Attribute[Any], _value: object) -> None:
+    """Every response's scores fit the criteria and the scale (run when either changes)."""
+    for position, response in enumerate(instance.feedback_responses):
+        field = f"feedback_responses[{position}].scores"
+        _check_ratings(instance, field, response.scores, evidence=False)
+
+
+_REQUESTS = entries_of(FeedbackRequest)
+_RESPONSES = entries_of(ReviewerFeedback)
+_DECLINES = entries_of(FeedbackDecline)
+SELF_CONTAINED.update((_requests, _responses, _declines))
+ITEMWISE.update((_requests, _responses, _declines))
 
 
 def _notes(instance: Evaluation, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -340,11 +436,21 @@ class Evaluation(Aggregate):
     )
     period_start: dt.date = attrs.field(validator=date)
     period_end: dt.date = attrs.field(validator=[date, _not_before_start])
-    scale: RatingScale = attrs.field(factory=RatingScale, validator=instance_of(RatingScale))
+    scale: RatingScale = attrs.field(
+        factory=RatingScale, validator=[instance_of(RatingScale), _answers_fit]
+    )
     self_ratings: tuple[Rating, ...] = _tuple_field(Rating, _ratings(evidence=False))
-    feedback_requests: tuple[FeedbackRequest, ...] = _tuple_field(FeedbackRequest)
-    feedback_responses: tuple[ReviewerFeedback, ...] = _tuple_field(ReviewerFeedback, _responses)
-    feedback_declines: tuple[FeedbackDecline, ...] = _tuple_field(FeedbackDecline, _declines)
+    #: Who was asked for feedback, who gave it, who declined: read-only sequences whose
+    #: additions share what is there, each with its reviewers' index kept beside it.
+    feedback_requests: Entries[FeedbackRequest] = attrs.field(
+        factory=Entries, converter=to_entries, validator=_requests
+    )
+    feedback_responses: Entries[ReviewerFeedback] = attrs.field(
+        factory=Entries, converter=to_entries, validator=_responses
+    )
+    feedback_declines: Entries[FeedbackDecline] = attrs.field(
+        factory=Entries, converter=to_entries, validator=_declines
+    )
     feedback_waiver: FeedbackWaiver | None = attrs.field(
         default=None, validator=optional_instance_of(FeedbackWaiver)
     )
@@ -997,9 +1103,15 @@ def _reviewer_not_evaluator(evaluation: Evaluation, command: Command) -> str | N
 
 def _asked_once(evaluation: Evaluation, command: Command) -> str | None:
     reviewer_id = command.args["request"].reviewer_id
-    for request in evaluation.feedback_requests:
-        if request.reviewer_id == reviewer_id:
-            return f"{reviewer_id} was already asked, on {request.requested_at.date()}"
+    requests = evaluation.feedback_requests
+    position = (
+        requests.position(_REVIEWER, reviewer_id)
+        if isinstance(requests, Entries)
+        else next((n for n, r in enumerate(requests) if r.reviewer_id == reviewer_id), None)
+    )
+    if position is not None:
+        request = requests[position]
+        return f"{reviewer_id} was already asked, on {request.requested_at.date()}"
     return None
 
 
@@ -1042,8 +1154,7 @@ def _safety_planned(evaluation: Evaluation, command: Command) -> str | None:
     if not shortfalls:
         return None
     listed = ", ".join(
-        f"{item.criterion} ({_plain(item.score)} < {_plain(item.required)})"
-        for item in shortfalls
+        f"{item.criterion} ({_plain(item.score)} < {_plain(item.required)})" for item in shortfalls
     )
     plan = command.args.get("improvement_plan")
     if plan is None:

@@ -58,21 +58,23 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+import operator
+from collections.abc import Sequence
+from typing import Any, cast
 
 import attrs
 
 from perfcore._aggregate import Aggregate, Changes, check_reason
 from perfcore._validate import (
+    ITEMWISE,
     SELF_CONTAINED,
     check_date,
     date,
+    entries_of,
     reads,
     short_text,
     text_length,
     to_enum,
-    to_tuple,
-    tuple_of,
 )
 from perfcore.actor import Actor, Role
 from perfcore.cycle_status import (
@@ -85,6 +87,7 @@ from perfcore.cycle_status import (
     explain,
     progress_report,
 )
+from perfcore.entries import Entries, to_entries
 from perfcore.errors import ValidationError
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
 from perfcore.policy import Policy
@@ -123,8 +126,12 @@ def _not_before_start(
         )
 
 
+#: A participant's key in the participants' kept index (:meth:`perfcore.entries.Entries.position`).
+_EMPLOYEE = operator.attrgetter("employee_id")
+
+
 def _distinct_people(
-    _instance: object, attribute: attrs.Attribute[Any], value: tuple[Participant, ...]
+    _instance: object, attribute: attrs.Attribute[Any], value: Sequence[Participant]
 ) -> None:
     seen: set[str] = set()
     for position, participant in enumerate(value):
@@ -136,8 +143,36 @@ def _distinct_people(
         seen.add(participant.employee_id)
 
 
-# Each reads its own value only: commands that leave the field as it was skip them.
-SELF_CONTAINED.update((_distinct_people, recurrence_rule))
+def _participants(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Participants, each once. Given the whole value, every one is checked; given the items a
+    command appends (``Aggregate._next`` checks an item-by-item validator with those alone,
+    before the object holds them), each new one is checked against the participants already
+    there through their kept index, so adding one costs the same at 10 as at 100,000."""
+    current = getattr(instance, attribute.name, None)
+    _ENTRIES(instance, attribute, value)
+    added = cast(Entries[Participant], value)
+    if value is current:
+        _distinct_people(instance, attribute, added)
+        return
+    if not isinstance(current, Entries):  # appended to a sequence without a kept index
+        _distinct_people(instance, attribute, (*(current or ()), *added))
+        return
+    seen: set[str] = set()
+    for offset, participant in enumerate(added):
+        employee_id = participant.employee_id
+        if employee_id in seen or current.position(_EMPLOYEE, employee_id) is not None:
+            raise ValidationError(
+                f"{attribute.name}[{len(current) + offset}]",
+                f"{employee_id!r} is a participant already",
+            )
+        seen.add(employee_id)
+
+
+_ENTRIES = entries_of(Participant)
+# Each reads its own value only: commands that leave the field as it was skip them. The
+# participants' validator checks appended participants alone, against the kept index.
+SELF_CONTAINED.update((_distinct_people, recurrence_rule, _participants))
+ITEMWISE.add(_participants)
 
 
 # -- the aggregate ------------------------------------------------------------------------------
@@ -152,8 +187,10 @@ class ReviewCycle(Aggregate):
 
     state: ReviewCycleState = attrs.field(default=ReviewCycleState.PLANNED, converter=_cycle_state)
     name: str = attrs.field(validator=short_text)
-    participants: tuple[Participant, ...] = attrs.field(
-        default=(), converter=to_tuple, validator=[tuple_of(Participant), _distinct_people]
+    #: Who takes part, each once: a read-only sequence whose additions share the participants
+    #: already there, with an index of their ids kept beside it.
+    participants: Entries[Participant] = attrs.field(
+        factory=Entries, converter=to_entries, validator=_participants
     )
     period_start: dt.date = attrs.field(validator=date)
     period_end: dt.date = attrs.field(validator=[date, _not_before_start])
@@ -165,6 +202,13 @@ class ReviewCycle(Aggregate):
     def employee_ids(self) -> tuple[str, ...]:
         """The participants' ids, in the cycle's order."""
         return tuple(participant.employee_id for participant in self.participants)
+
+    def has_participant(self, employee_id: str) -> bool:
+        """Whether ``employee_id`` takes part (through the participants' kept index)."""
+        participants = self.participants
+        if isinstance(participants, Entries):
+            return participants.position(_EMPLOYEE, employee_id) is not None
+        return any(participant.employee_id == employee_id for participant in participants)
 
     def next_cycle_start(self, after: dt.date) -> dt.date | None:
         """The first day of the schedule strictly after ``after`` (the next cycle's start), or
@@ -432,7 +476,7 @@ def _has_participants(cycle: ReviewCycle, _command: Command) -> str | None:
 
 def _not_yet_in(cycle: ReviewCycle, command: Command) -> str | None:
     employee_id = command.args["employee_id"]
-    if employee_id in cycle.employee_ids:
+    if cycle.has_participant(employee_id):
         return f"{employee_id} is a participant already"
     return None
 

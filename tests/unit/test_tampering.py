@@ -34,8 +34,8 @@ from perfcore.adapters.sqlite import SQLiteStore
 from perfcore.audit import AuditCheckpoint, AuditProblem, AuditReport, verify_store
 from perfcore.goal import Goal
 from perfcore.ports import RecordedEvent, Seal, Store
-from perfcore.recording import chain_hash
-from perfcore.streams import Streams
+from perfcore.recording import chain_hash, decode
+from perfcore.streams import DERIVED_COLUMNS, Streams
 from perfcore.testing.drivers import driver_for
 from perfcore.testing.drivers.goal import OWNER
 
@@ -168,11 +168,22 @@ class Raw:
             )
 
     def head_back_to(self, id: str, version: int) -> None:
-        """Set a stream's head back to ``version``, consistently (its hash and state), and drop
-        snapshots after it."""
+        """Set a stream's head back to ``version``, consistently (its hash, state and the
+        columns worked out from the goal as it stood then), and drop snapshots after it."""
         event = self.event(id, version)
         state = json.loads(event["header"])[2]
         self.set_head(id, version=version, hash=event["hash"], state=state)
+        rows = self.db.execute(
+            "SELECT version, schema, header, body, hash FROM events"
+            " WHERE stream = ? AND version <= ? ORDER BY version",
+            (self.stream(id), version),
+        ).fetchall()
+        history = [
+            decode(RecordedEvent(kind="Goal", id=id, version=v, schema=n, header=h, body=b, hash=x))
+            for v, n, h, b, x in rows
+        ]
+        then = DERIVED_COLUMNS["Goal"](Goal.replay(history))
+        self.set_head(id, **then)
         self.db.execute(
             "DELETE FROM snapshots WHERE kind = 'Goal' AND id = ? AND version > ?", (id, version)
         )
