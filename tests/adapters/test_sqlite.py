@@ -51,7 +51,7 @@ from perfcore.lifecycle import lifecycle_of
 from perfcore.ports import Notification, Snapshot, Store, UnitOfWork
 from perfcore.repositories import Repositories
 from perfcore.serialization import SCHEMA_VERSIONS, loads
-from perfcore.services import Perfcore
+from perfcore.services import Perfcore, service_names
 from perfcore.streams import ObjectCache, Streams, history_of, index_of
 from perfcore.testing._fakes import CountingIds, SteppingClock
 from perfcore.testing._workflow.story import story
@@ -69,13 +69,7 @@ PEOPLE = {actor.id: actor for actor in CAST}
 ANA = PEOPLE["ana"]
 
 #: The attribute of Perfcore holding each type's service.
-SERVICES = {
-    "JobDescription": "job_descriptions",
-    "Goal": "goals",
-    "Plan": "plans",
-    "Evaluation": "evaluations",
-    "ReviewCycle": "cycles",
-}
+SERVICES = service_names()
 #: Each type's repository queries beyond by_state: (method, the attribute it selects on).
 QUERIES = {
     "JobDescription": (("by_lineage", "lineage_id"), ("by_employee", "employee_id")),
@@ -83,6 +77,8 @@ QUERIES = {
     "Plan": (("by_subject", "subject_id"), ("by_cycle", "cycle_id")),
     "Evaluation": (("by_subject", "subject_id"), ("by_cycle", "cycle_id")),
     "ReviewCycle": (),
+    "Survey": (),
+    "Note": (),
 }
 
 

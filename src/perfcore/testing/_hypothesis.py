@@ -20,7 +20,7 @@ __all__ = ["_hypothesis_setup_hook", "public_types"]
 
 def public_types() -> tuple[type[Any], ...]:
     """Every type ``perfcore.testing.strategies`` registers a strategy for."""
-    from perfcore import cycle_status, evaluation, goal, job_description, plan
+    from perfcore import cycle_status, evaluation, goal, job_description, note, plan, survey
     from perfcore._aggregate import Aggregate
     from perfcore.actor import Actor
     from perfcore.audit import AuditCheckpoint, AuditReport
@@ -49,6 +49,8 @@ def public_types() -> tuple[type[Any], ...]:
         cycle_status.ParticipantStatus, cycle_status.CycleStatus, cycle_status.Blocker,
         cycle_status.GoalCounts, cycle_status.StageProgress, cycle_status.ParticipantProgress,
         cycle_status.ProgressReport,
+        survey.Survey, survey.Question, survey.Reply, survey.Ballot, survey.SurveyResults,
+        survey.QuestionResult, note.Note,
         Policy, EndorsementPolicy, EvaluationPolicy, ScoreWeights, Rule,
         Lifecycle, Step, Guard, Command, SubjectView, ReviewerView,
         RecordedEvent, StreamHead, Snapshot, AuditCheckpoint, AuditReport, Notification,

@@ -50,7 +50,8 @@ class SurveyDriver(Driver[Survey]):
         if trigger == "open":
             return obj.open(by=MANAGER, at=at, population=ASKED, department="Support", threshold=3)
         if trigger == "respond":
-            person = next(p for p in ASKED if not obj.took_part(p))
+            # Everyone has answered: the first answers again, and is refused.
+            person = next((p for p in ASKED if not obj.took_part(p)), ASKED[0])
             return obj.respond(by=Actor(id=person), at=at, replies=replies())
         if trigger == "release_answers":
             if self.allows(obj, trigger):
