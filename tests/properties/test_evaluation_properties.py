@@ -339,6 +339,11 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "acknowledge": st.fixed_dictionaries({"comment": reasons}),
     "dispute": st.fixed_dictionaries({"reason": reasons}),
     "resolve_dispute": st.fixed_dictionaries({"resolution": reasons, "reopen": st.booleans()}),
+    # Only ever refused here (its evaluator already, or the subject), so that the walk's
+    # readers stay who they are; tests/unit/test_reassignment.py moves evaluations.
+    "reassign": st.fixed_dictionaries(
+        {"evaluator_id": st.sampled_from([EVALUATOR.id, SUBJECT.id]), "reason": reasons}
+    ),
 }
 lenient = Policy(evaluation=EvaluationPolicy(min_feedback_responses=0))
 policies = st.sampled_from([None, lenient])

@@ -110,6 +110,9 @@ def _fire(plan: Plan, trigger: str, actor: Actor, at: dt.datetime, data: st.Data
             st.just(achieved) | st.dictionaries(st.sampled_from(GOALS), st.sampled_from(GoalState))
         )
         return plan.attain(by=actor, at=at, goal_states=states)
+    if trigger == "reassign":
+        author = data.draw(st.sampled_from(["mia", "ben", "ana", "cleo"]))
+        return plan.reassign(by=actor, at=at, author_id=author, reason=data.draw(REASONS))
     return getattr(plan, trigger)(by=actor, at=at)  # type: ignore[no-any-return]
 
 
