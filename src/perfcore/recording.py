@@ -256,3 +256,7 @@ def _upcast(kind: str, schema: int, data: dict[str, Any], where: str) -> dict[st
 
 def _json(data: Any) -> bytes:
     return canonical_json_of(data).encode("utf-8")
+
+
+# The upcasters of the event shapes that changed, registered once this module is whole.
+from perfcore import _event_shapes  # noqa: E402, F401

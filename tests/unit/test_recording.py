@@ -34,6 +34,9 @@ def _golden(path: Path) -> list[RecordedEvent]:
 
 
 GOLDEN_FILES = sorted(GOLDEN.glob("*.json"))
+#: Events as perfcore stored them before their shapes changed (schema 1 of Goal.create and the
+#: rest, :mod:`perfcore._event_shapes`): they are never rewritten, and must still be read.
+SCHEMA_1_FILES = sorted((GOLDEN / "schema1").glob("*.json"))
 
 
 def test_there_is_a_golden_history_for_every_type() -> None:
@@ -45,6 +48,30 @@ def test_golden_events_decode_to_the_history_a_driver_builds(path: Path) -> None
     type_name, state = path.stem.split(".")
     expected = drivers()[type_name].reach(state, id=f"golden-{state}").history
     assert [decode(recorded) for recorded in _golden(path)] == list(expected)
+
+
+@pytest.mark.parametrize("path", SCHEMA_1_FILES, ids=lambda path: path.stem)
+def test_events_stored_before_a_shape_changed_are_upcast_to_the_history_built_today(
+    path: Path,
+) -> None:
+    type_name, state = path.stem.split(".")
+    stored = _golden(path)
+    assert stored[0].schema < recording.schema_of(stored[0].kind, "create")
+    expected = drivers()[type_name].reach(state, id=f"golden-{state}").history
+    assert [decode(recorded) for recorded in stored] == list(expected)
+    previous = b""
+    for recorded in stored:  # their bytes, as stored, still chain
+        assert expected_hash(recorded, previous) == recorded.hash
+        previous = recorded.hash
+
+
+def test_there_are_events_of_every_shape_that_changed() -> None:
+    assert {path.name.split(".")[0] for path in SCHEMA_1_FILES} == {
+        "Evaluation",
+        "Goal",
+        "JobDescription",
+        "Plan",
+    }
 
 
 @pytest.mark.parametrize("path", GOLDEN_FILES, ids=lambda path: path.stem)
@@ -69,13 +96,14 @@ def test_a_newer_perfcore_upcasts_old_events_on_read(monkeypatch: pytest.MonkeyP
     new shape, and the stored bytes are never rewritten (their hashes still hold)."""
     stored = _golden(GOLDEN / "Goal.achieved.json")
     before = [recorded.body for recorded in stored]
-    monkeypatch.setitem(recording.EVENT_SCHEMAS, ("Goal", "create"), 2)
+    now = recording.schema_of("Goal", "create")
+    monkeypatch.setitem(recording.EVENT_SCHEMAS, ("Goal", "create"), now + 1)
 
     def add_confidence(data: dict[str, Any]) -> dict[str, Any]:
         data["payload"]["set"]["title"] = data["payload"]["set"]["title"] + " (v2)"
         return data
 
-    monkeypatch.setitem(recording._UPCASTERS, ("Goal", "create", 1), add_confidence)
+    monkeypatch.setitem(recording._UPCASTERS, ("Goal", "create", now), add_confidence)
     created = decode(stored[0])
     assert created.payload["set"]["title"].endswith(" (v2)")
     assert [recorded.body for recorded in stored] == before
@@ -99,7 +127,8 @@ def test_an_event_of_a_newer_schema_is_refused_with_a_clear_error() -> None:
 
 
 def test_a_missing_upcaster_is_a_storage_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(recording.EVENT_SCHEMAS, ("Goal", "create"), 2)
+    now = recording.schema_of("Goal", "create")
+    monkeypatch.setitem(recording.EVENT_SCHEMAS, ("Goal", "create"), now + 1)
     with pytest.raises(StorageError, match="no upcaster"):
         decode(_golden(GOLDEN / "Goal.active.json")[0])
 
