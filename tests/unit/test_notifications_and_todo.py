@@ -540,6 +540,11 @@ def test_reminders_run_at_once_from_two_processes_send_each_once(tmp_path: Path)
 
 
 def test_a_reminder_key_holds_no_personal_data() -> None:
+def test_reminders_are_not_sent_from_inside_a_bulk(pc: Perfcore) -> None:
+    with pc.bulk(), pytest.raises(ValidationError, match="bulk"):
+        pc.reminders(on=START)
+
+
     key = reminder_key("feedback_due", "Evaluation", "ev-1", "cy")
     assert key.startswith("reminder/")
     assert "cy" not in key.removeprefix("reminder/")

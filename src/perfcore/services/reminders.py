@@ -42,7 +42,7 @@ from typing import Any, cast
 import attrs
 
 from perfcore._validate import check_date, check_whole
-from perfcore.errors import ConcurrencyError, StorageError
+from perfcore.errors import ConcurrencyError, StorageError, ValidationError
 from perfcore.evaluation import Evaluation
 from perfcore.goal import Goal
 from perfcore.job_description import JobDescription
@@ -160,7 +160,8 @@ class Reminders:
         deliver the notifications (``pc.deliver_notifications()``).
 
         Raises:
-            ValidationError: as :meth:`due`.
+            ValidationError: as :meth:`due`; or the call is made inside a bulk (its own unit of
+                work must commit before the notifications are delivered).
             ConcurrencyError: another run kept taking the same reminders first, ten times.
         """
         day = check_date("on", on)
@@ -175,6 +176,8 @@ class Reminders:
                     error.aggregate_type == IDEMPOTENCY_KEY
                 )
                 if attempt >= ATTEMPTS or not (racing or error.retryable):
+        if self._runner.active_bulk is not None:
+            raise ValidationError("reminders", "send reminders outside a bulk, not inside one")
                     raise
                 attempt += 1  # another run sent some of them first: the rest are still due
 
