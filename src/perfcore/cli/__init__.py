@@ -2,6 +2,11 @@
 
 Commands:
 
+- ``perfcore demo [--db PATH] [--people N] [--seed S] [--force]``: a generated organisation
+  through a whole review cycle on SQLite (:mod:`perfcore.demo.cycle`), and HR's report.
+- ``perfcore report --db PATH --as PERSON [--as-of DATE] [--format table|json|csv|html]
+  [--output FILE]``: what PERSON may see: who is meeting their goals, plans due, evaluations
+  outstanding, each cycle's stage and what holds it up.
 - ``perfcore diagram [TYPE] [--format mermaid|dot]``: the lifecycle diagrams, from the tables.
 - ``perfcore audit verify --db PATH [--key-file FILE] [--checkpoint LINE] [--quick]``: prove a
   SQLite database against its events; exit status 0 when intact, 1 when tampered with.
@@ -29,7 +34,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from perfcore.cli import _audit, _diagram, _history
+from perfcore.cli import _audit, _demo, _diagram, _history, _report
 from perfcore.cli._common import EXIT_BAD_INPUT, CommandError, Parser, printable
 from perfcore.errors import PerfcoreError
 
@@ -37,6 +42,8 @@ __all__ = ["COMMANDS", "main", "parser"]
 
 #: Each command's ``add_parser(subparsers)``, in the order ``perfcore --help`` lists them.
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
+    _demo.add_parser,
+    _report.add_parser,
     _diagram.add_parser,
     _history.add_parser,
     _audit.add_parser,
@@ -49,8 +56,9 @@ def parser() -> argparse.ArgumentParser:
 
     top = Parser(
         prog="perfcore",
-        description="perfcore on the command line: draw the lifecycles, read an object's"
-        " history, verify a database's audit trail.",
+        description="perfcore on the command line: run a demo organisation's review cycle,"
+        " report on a database, draw the lifecycles, read an object's history, verify a"
+        " database's audit trail.",
     )
     top.add_argument("--version", action="version", version=f"perfcore {__version__}")
     commands: argparse._SubParsersAction[argparse.ArgumentParser] = top.add_subparsers(
