@@ -322,6 +322,29 @@ def test_joiners_are_brought_in_and_leavers_excused(
     assert goal.state.value == "cancelled"
 
 
+def test_what_leavers_leave_open_is_told(
+    pc: Perfcore, org: MemoryDirectory | SQLiteDirectory, clock: Clock
+) -> None:
+    """dee's evaluation was open when she left, and she had been asked for upward feedback
+    on ben's: both are told to HR, and dee no longer holds the cycle up."""
+    described(pc)
+    a_cycle(pc)
+    clock.at = AFTER
+    pc.cycles.schedule_evaluations("c-26", by="hana")
+    org.leave("dee", on=dt.date(2026, 7, 10))
+    clock.at = AFTER + dt.timedelta(days=10)
+    schedule = pc.cycles.schedule_evaluations("c-26", by="hana")
+    assert schedule.left == ("dee",)
+    assert dict(schedule.unresolved) == {
+        "c-26.dee": "dee is no longer a participant: it stays self_review, since no command"
+        " closes an evaluation",
+        "c-26.ben": "dee was asked for feedback and has left without answering: waive the"
+        " feedback, or go without",
+    }
+    status = pc.cycles.status("c-26", by="hana", on=clock.at.date())
+    assert "dee" not in status.employee_ids
+
+
 def test_only_hr_schedules_and_only_in_the_evaluations_stage(pc: Perfcore) -> None:
     described(pc)
     cycle = pc.cycles.create(

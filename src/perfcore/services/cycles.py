@@ -38,6 +38,7 @@ from perfcore._aggregate import check_reason
 from perfcore._validate import check_date, check_id, check_sequence
 from perfcore.actor import Actor
 from perfcore.cycle_status import (
+    FINISHED_EVALUATION_STATES,
     CycleStatus,
     EvaluationRef,
     GoalRef,
@@ -306,6 +307,10 @@ class EvaluationSchedule:
         requested: the upward feedback requested: ``(evaluation id, direct report's id)``.
         waiting: the participants not (or not fully) scheduled, and why: ``(id, why)``. A
             later run, once the reason is gone, schedules them.
+        unresolved: the cycle's evaluations that leavers leave for HR, and why: ``(evaluation
+            id, why)``: one of someone no longer a participant (no command closes an
+            evaluation: it stays as it is, and no longer holds the cycle up), or one whose
+            reviewer has left without answering (waive the feedback, or go without).
     """
 
     cycle_id: str
@@ -316,6 +321,7 @@ class EvaluationSchedule:
     opened: tuple[str, ...] = ()
     requested: tuple[tuple[str, str], ...] = ()
     waiting: tuple[tuple[str, str], ...] = ()
+    unresolved: tuple[tuple[str, str], ...] = ()
 
 
 @attrs.define
@@ -564,6 +570,7 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
                 for employee_id in people[first : first + batch_size]:
                     ref = descriptions.get(employee_id)
                     self._schedule_one(cycle, employee_id, ref, by, directory, progress)
+        unresolved = self._runner.read(lambda uow: _unresolved(uow, cycle, directory, day))
         return EvaluationSchedule(
             cycle_id=cycle.id,
             joined=tuple(joined),
@@ -573,6 +580,7 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
             opened=tuple(progress.opened),
             requested=tuple(progress.requested),
             waiting=tuple(progress.waiting),
+            unresolved=unresolved,
         )
 
     def _schedule_one(
@@ -702,6 +710,33 @@ def _excuse_leavers(
                 )
                 closed.append(("Goal", goal.id))
     return cycle
+
+
+def _unresolved(
+    uow: Repositories, cycle: ReviewCycle, directory: Directory, day: dt.date
+) -> tuple[tuple[str, str], ...]:
+    """The cycle's unfinished evaluations that leavers leave for HR (see
+    :attr:`EvaluationSchedule.unresolved`)."""
+    found: list[tuple[str, str]] = []
+    participants = frozenset(cycle.employee_ids)
+    for head in sorted(uow.events.find("Evaluation", "cycle", cycle.id), key=lambda h: h.id):
+        if head.state in FINISHED_EVALUATION_STATES:
+            continue
+        subject = head.columns.get("subject")
+        if subject not in participants:
+            found.append(
+                (head.id, f"{subject} is no longer a participant: it stays {head.state}, since"
+                          " no command closes an evaluation")
+            )  # fmt: skip
+            continue
+        evaluation = cast(Evaluation, uow.streams.load_head(head))
+        for reviewer in sorted(evaluation.pending_reviewer_ids):
+            if directory.person(reviewer, day) is None:
+                found.append(
+                    (head.id, f"{reviewer} was asked for feedback and has left without"
+                              " answering: waive the feedback, or go without")
+                )  # fmt: skip
+    return tuple(found)
 
 
 def _bring_in_joiners(
