@@ -238,3 +238,23 @@ def test_a_person_cannot_manage_themselves_and_a_day_holds_one_placement() -> No
 def test_resolving_refuses_what_is_neither_an_id_nor_an_actor() -> None:
     with pytest.raises(ValidationError, match="by"):
         resolve_actor(organisation(), ["ana"], START)  # type: ignore[arg-type]
+
+
+def test_a_position_is_in_the_grounds_and_the_relations_only_when_held() -> None:
+    org = MemoryDirectory()
+    day = dt.date(2026, 1, 5)
+    org.place("mia", on=dt.date(2020, 1, 1), roles={"employee", "manager"}, position="head")
+    org.place("ana", on=dt.date(2020, 1, 1), manager_id="mia")
+    org.place("ana", on=day, manager_id="mia", position="agent")
+    mia = org.person("mia", day)
+    assert mia is not None
+    relations = Relations(org, day, mia)
+    assert relations.grounds()["position"] == "head"
+    assert relations.holders("agent") == ("ana",)
+    assert Relations(org, day - dt.timedelta(days=1), mia).holders("agent") == ()
+    before = org.person("ana", day - dt.timedelta(days=1))
+    assert before is not None
+    assert "position" not in Relations(org, day, before).grounds()  # as events recorded it
+    actor = resolve_actor(org, "ana", day)
+    assert actor.relations is not None
+    assert actor.relations.grounds()["position"] == "agent"
