@@ -116,6 +116,13 @@ def _run(arguments: argparse.Namespace) -> int:
         result = run(partial, people=people, seed=seed, progress=ProgressBar(sys.stderr))
         _remove(path)
         os.replace(partial, path)
+    except KeyboardInterrupt:
+        _remove(partial)
+        sys.stderr.write("\n")
+        raise CommandError(f"interrupted: {printable(arguments.db)} was not written", 130) from None
+    except OSError as error:
+        _remove(partial)
+        raise CommandError(f"{printable(arguments.db)}: cannot be written ({error})") from None
     except BaseException:
         _remove(partial)
         raise
