@@ -136,9 +136,14 @@ def test_the_same_day_gives_the_same_report_and_an_earlier_day_another(
     db, _ = demo
     later = report(capsys, "--db", str(db), "--as", HR, "--as-of", LAST_DAY.isoformat())
     assert later == report(capsys, "--db", str(db), "--as", HR)
-    earlier = report(capsys, "--db", str(db), "--as", HR, "--as-of", "2026-05-15")
-    assert "on 2026-05-15" in earlier
+    earlier = report(capsys, "--db", str(db), "--as", HR, "--as-of", "2026-02-20")
+    assert "on 2026-02-20" in earlier
     assert earlier != later
+    # the cycle's stage that day, from its history; its work as recorded now, said so
+    assert "stage evaluations" in earlier
+    assert f"plans as recorded on {LAST_DAY}; goals as they stood on 2026-02-20" in earlier
+    before = report(capsys, "--db", str(db), "--as", HR, "--as-of", "2026-01-02")
+    assert "No review cycle this person may read existed on 2026-01-02." in before
 
 
 # -- formats ------------------------------------------------------------------------------------

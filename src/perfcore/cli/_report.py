@@ -232,8 +232,17 @@ def _cycle_ids(store: SQLiteStore) -> list[str]:
         )
 
 
-def build(store: SQLiteStore, directory: SQLiteDirectory, reader_id: str, on: dt.date) -> Report:
+def build(
+    store: SQLiteStore,
+    directory: SQLiteDirectory,
+    reader_id: str,
+    on: dt.date,
+    newest: dt.date | None = None,
+) -> Report:
     """The report for ``reader_id`` on ``on``, read from ``store`` through the services.
+
+    ``newest`` is the day of the store's newest record: a report for an earlier day says that
+    a cycle's work (descriptions, evaluations, plans) is as recorded then, its goals as on ``on``.
 
     Raises:
         CommandError: the reader is not a person's id, or not in the directory that day.
@@ -246,6 +255,7 @@ def build(store: SQLiteStore, directory: SQLiteDirectory, reader_id: str, on: dt
     except PermissionDenied:
         raise CommandError(f"{who!r} is not in the directory on {on}", EXIT_REFUSED) from None
     pc = Perfcore(store, directory=directory, clock=_Day(on))
+    until = dt.datetime.combine(on + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     sees, people = _people_seen(directory, reader, on)
     seen = set(people)
     department: dict[str, str] = {}
@@ -275,8 +285,20 @@ def build(store: SQLiteStore, directory: SQLiteDirectory, reader_id: str, on: dt
             status = pc.cycles.status(cycle_id, by=reader.id, on=on)
         except NotFound:
             continue  # a cycle the reader may not read: not theirs to hear of
+        # The stage it was in at the end of the day, from its history (the summary of the
+        # participants' work is as recorded now; their goals stand as on the day).
+        events = [e for e in pc.history("ReviewCycle", cycle_id, by=reader.id) if e.at < until]
+        if not events:
+            continue  # not yet created that day
         progress = cycle.progress(status, on)
-        cycles.append(_cycle_row(progress, cycle.name, seen))
+        row = _cycle_row(progress, events[-1].to_state, cycle.name, seen)
+        if newest is not None and on < newest:
+            row = attrs.evolve(
+                row,
+                holding_up=f"{row.holding_up} (descriptions, evaluations and plans as recorded"
+                f" on {newest}; goals as they stood on {on})",
+            )
+        cycles.append(row)
         for entry in status.participants:
             person = entry.employee_id
             if person not in seen or person in participants:
@@ -357,7 +379,7 @@ def build(store: SQLiteStore, directory: SQLiteDirectory, reader_id: str, on: dt
     )
 
 
-def _cycle_row(progress: ProgressReport, name: str, seen: set[str]) -> CycleRow:
+def _cycle_row(progress: ProgressReport, state: str, name: str, seen: set[str]) -> CycleRow:
     """The cycle's progress, over the people in the report."""
     mine = [p for p in progress.participants if p.employee_id in seen]
     stages = tuple(
@@ -370,7 +392,7 @@ def _cycle_row(progress: ProgressReport, name: str, seen: set[str]) -> CycleRow:
         for stage in progress.stages
     )
     blockers = [b for stage in progress.stages for b in stage.blockers if b.employee_id in seen]
-    waited_for, step = _NEXT.get(progress.state, (None, None))
+    waited_for, step = _NEXT.get(state, (None, None))
     current = [b for b in blockers if waited_for is not None and b.stage is waited_for]
     if step is None:
         holding = "closed"
@@ -383,7 +405,7 @@ def _cycle_row(progress: ProgressReport, name: str, seen: set[str]) -> CycleRow:
     return CycleRow(
         id=progress.cycle_id,
         name=name,
-        state=progress.state,
+        state=state,
         next_step=step,
         participants=len(mine),
         stages=stages,
@@ -459,7 +481,7 @@ def as_table(report: Report, most: int | None = None) -> str:
             lines.append(f"  disputing their evaluation: {_names(cycle.disputed)}")
         lines.append("")
     if not report.cycles:
-        lines += ["No review cycle this person may read.", ""]
+        lines += [f"No review cycle this person may read existed on {report.on}.", ""]
     lines.append("Goals per department")
     lines += _table(
         ("department", "people", "meeting", "not meeting", "none under way", *STANDINGS),
@@ -608,8 +630,9 @@ def _run(arguments: argparse.Namespace) -> int:
     with open_store(arguments.db) as store:
         directory = _directory(arguments.directory or arguments.db)
         try:
-            on = arguments.as_of or newest_day(store) or dt.datetime.now(dt.UTC).date()
-            report = build(store, directory, arguments.reader, on)
+            newest = newest_day(store)
+            on = arguments.as_of or newest or dt.datetime.now(dt.UTC).date()
+            report = build(store, directory, arguments.reader, on, newest)
         finally:
             directory.close()
     text = render(report, arguments.format)
