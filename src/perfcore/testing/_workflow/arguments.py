@@ -196,6 +196,15 @@ def _acknowledge(_world: World, _ev: Evaluation) -> st.SearchStrategy[dict[str, 
     return st.fixed_dictionaries({"comment": st.sampled_from(("", "thanks"))})
 
 
+def _finalize(world: World, _ev: Evaluation) -> st.SearchStrategy[dict[str, Any]]:
+    """Now and then a plan to link (any plan: the safety guard refuses one that does not answer
+    for a shortfall), else none."""
+    plans = world.ids("Plan")
+    if not plans:
+        return st.just({})
+    return st.fixed_dictionaries({}, optional={"improvement_plan_id": st.sampled_from(plans)})
+
+
 def _resolve(_world: World, _ev: Evaluation) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {"resolution": st.sampled_from(("the result stands", "")), "reopen": st.booleans()}
@@ -212,7 +221,7 @@ EVALUATION: dict[str, Arguments] = {
     "waive_feedback": _reason,
     "submit_manager_review": _manager_review,
     "calibrate": _calibrate,
-    "finalize": _none,
+    "finalize": _finalize,
     "acknowledge": _acknowledge,
     "dispute": _reason,
     "resolve_dispute": _resolve,

@@ -170,6 +170,10 @@ def check_finalization(ev: Evaluation, policy: Policy) -> None:
         assert not missing, f"evaluation {ev.id!r} was finalised without evidence for {missing}"
         unresolved = [item.criterion for item in then.unresolved_divergences(policy)]
         assert not unresolved, f"evaluation {ev.id!r} was finalised diverging on {unresolved}"
+    if ev.released and ev.safety_shortfalls():
+        assert ev.improvement_plan_id is not None, (
+            f"evaluation {ev.id!r} was finalised with a safety shortfall and no improvement plan"
+        )
 
 
 #: The fields of an event's payload records that hold a person's id.

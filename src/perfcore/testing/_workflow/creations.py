@@ -16,14 +16,24 @@ from perfcore.testing._workflow.world import World, draft, lean, mostly, pick
 
 __all__ = ["CREATIONS", "CRITERIA_SETS", "objectives"]
 
-#: Criteria a job description may be drafted with: two ready ones, and one not ready for
-#: feedback (unmeasured, weights short of 100).
+#: Criteria a job description may be drafted with: two ready ones (the second safety-critical:
+#: rated under 3, its evaluation is finalized only with an improvement plan), and one not ready
+#: for feedback (unmeasured, weights short of 100).
 CRITERIA_SETS = (
     (
         Criterion(name="Reply time", measured_by="median hours", weight=60, required_level="4"),
         Criterion(name="Customer rating", measured_by="survey", weight=40, required_level="4"),
     ),
-    (Criterion(name="Delivery", measured_by="releases", weight=100, required_level="monthly"),),
+    (
+        Criterion(
+            name="Delivery",
+            measured_by="releases",
+            weight=100,
+            required_level="monthly",
+            safety_critical=True,
+            required_score=3,
+        ),
+    ),
     (Criterion(name="Delivery", weight=50),),
 )
 
