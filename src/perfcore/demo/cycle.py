@@ -248,7 +248,6 @@ class _Scenario:
         progress: Progress | None,
     ) -> None:
         self.pc, self.org, self.clock, self.seed = pc, org, clock, seed
-        self.rng = random.Random(seed)
         self.people = [p.employee_id for p in org.participants()]
         self.hr = [m.id for m in org.hr]
         self.hr_lead = self.hr[0]
