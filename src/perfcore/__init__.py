@@ -110,7 +110,7 @@ from perfcore.survey import (
 )
 from perfcore.visibility import EvaluationView, ReviewerView, SubjectView
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"  # as pyproject.toml says; tests/unit/test_version.py holds them together
 
 __all__ = [
     "DEFAULT_POLICY",
