@@ -31,6 +31,7 @@ from perfcore.services import (
     TodoKind,
 )
 from perfcore.services.reminders import REMINDER_KINDS, reminder_key
+from perfcore.survey import Question
 from perfcore.testing._fakes import CountingIds, ManualClock
 from perfcore.testing.conformance._support import pending
 from perfcore.testing.drivers import driver_for
@@ -539,12 +540,12 @@ def test_reminders_run_at_once_from_two_processes_send_each_once(tmp_path: Path)
     assert len(outbox) == 12
 
 
-def test_a_reminder_key_holds_no_personal_data() -> None:
 def test_reminders_are_not_sent_from_inside_a_bulk(pc: Perfcore) -> None:
     with pc.bulk(), pytest.raises(ValidationError, match="bulk"):
         pc.reminders(on=START)
 
 
+def test_a_reminder_key_holds_no_personal_data() -> None:
     key = reminder_key("feedback_due", "Evaluation", "ev-1", "cy")
     assert key.startswith("reminder/")
     assert "cy" not in key.removeprefix("reminder/")
@@ -556,6 +557,13 @@ def test_a_reminder_run_refuses_bad_arguments(pc: Perfcore, bad: dict[str, Any])
     arguments: dict[str, Any] = {"on": START, **bad}
     with pytest.raises(ValidationError):
         pc.reminders(**arguments)
+
+
+def test_a_window_wider_than_the_calendar_reaches_its_end(pc: Perfcore) -> None:
+    active_goal(pc, due=dt.date(2099, 12, 31))
+    far = pc.reminders_due(on=START, within=10**12, waited=10**12)
+    assert [(r.kind, r.aggregate_id) for r in far] == [("goal_due", "g-1")]
+    assert pc.reminders(on=START, within=10**12).sent[0].aggregate_id == "g-1"
 
 
 # -- to-do lists ------------------------------------------------------------------------------
@@ -688,3 +696,28 @@ def test_a_department_needs_a_directory_and_not_a_person_too(clock: ManualClock)
     pc = make(MemoryStore(), clock)
     with pytest.raises(ValidationError, match="person_id"):
         pc.reports.goals(by="hana", on=START, department="Sales", person_id="eve")
+
+
+def test_work_that_follows_a_person_to_a_new_manager_tells_them_and_a_survey_its_people(
+    clock: ManualClock,
+) -> None:
+    org = organisation()
+    org.place("lea", on=LONG_AGO, manager_id="mia", department="Support",
+              roles={"employee", "manager"})  # fmt: skip
+    pc = Perfcore(MemoryStore(), clock=clock, directory=org, ids=CountingIds())
+    active_goal(pc)
+    plan(pc, "p-1")
+    pc.surveys.create(by="ben", id="s-1", title="Team health", manager_id="ben",
+                      questions=[Question(key="clear", text="My goals are clear")],
+                      opens_on=START, closes_on=START + dt.timedelta(days=9))  # fmt: skip
+    pc.surveys.open("s-1", by="ben")
+    assert sent(pc, "survey_opened") == [("survey_opened", ("ana", "cy", "dee"))]
+    org.place("ana", on=START + dt.timedelta(days=1), manager_id="lea", department="Support")
+    clock.set(AT + dt.timedelta(days=1))
+    pc.reassign("ana", on=START + dt.timedelta(days=1), by="hana", reason="moved to lea's team")
+    moved = [n for n in pending(pc.store) if n.kind == "work_reassigned"]
+    assert [(n.aggregate_id, n.recipients, n.data["to"]) for n in moved] == [
+        ("g-1", ("lea", "ana"), "lea"),
+        ("p-1", ("lea", "ana"), "lea"),
+    ]
+    assert "moved to lea" not in str(moved[0].data)  # the reason stays in the record

@@ -239,6 +239,42 @@ def _goal_details(goal: Any, _event: Event, _context: NotificationContext) -> di
     }
 
 
+def _goal_reassigned(goal: Any, _event: Event, _context: NotificationContext) -> list[str]:
+    # The new manager now answers for it, and its owner works to them.
+    return [goal.manager_id, goal.owner_id]
+
+
+def _plan_reassigned(plan: Any, event: Event, context: NotificationContext) -> list[str]:
+    return [plan.author_id, *_plan_people(plan, event, context)]
+
+
+def _evaluation_reassigned(
+    evaluation: Any, _event: Event, _context: NotificationContext
+) -> list[str]:
+    return [evaluation.evaluator_id, evaluation.subject_id]
+
+
+def _reassigned(person: str, to: str) -> Callable[[Any, Event, NotificationContext], Any]:
+    """The details of a reassignment: whom it concerns and who has it now (the ``person`` and
+    ``to`` fields of the object); the reason stays in the record."""
+
+    def details(obj: Any, _event: Event, _context: NotificationContext) -> dict[str, Any]:
+        return {"person_id": getattr(obj, person), "to": getattr(obj, to)}
+
+    return details
+
+
+_REASSIGNED = "the open work of someone who moved to a new manager now goes to that manager"
+
+
+def _asked(survey: Any, _event: Event, _context: NotificationContext) -> list[str]:
+    return sorted(survey.population)
+
+
+def _survey_details(survey: Any, _event: Event, _context: NotificationContext) -> dict[str, Any]:
+    return {"title": survey.title, "closes_on": survey.closes_on.isoformat()}
+
+
 #: The notifications perfcore writes, by (aggregate type, trigger).
 NOTIFICATIONS: Mapping[RuleKey, tuple[NotificationRule, ...]] = {
     ("Plan", "submit"): (
@@ -331,6 +367,35 @@ NOTIFICATIONS: Mapping[RuleKey, tuple[NotificationRule, ...]] = {
             _goal_details,
             "a safety-critical goal was missed",
             when=_safety_critical_goal,
+        ),
+    ),
+    ("Goal", "reassign"): (
+        NotificationRule(
+            "work_reassigned",
+            _goal_reassigned,
+            _reassigned("owner_id", "manager_id"),
+            _REASSIGNED,
+        ),
+    ),
+    ("Plan", "reassign"): (
+        NotificationRule(
+            "work_reassigned",
+            _plan_reassigned,
+            _reassigned("subject_id", "author_id"),
+            _REASSIGNED,
+        ),
+    ),
+    ("Evaluation", "reassign"): (
+        NotificationRule(
+            "work_reassigned",
+            _evaluation_reassigned,
+            _reassigned("subject_id", "evaluator_id"),
+            _REASSIGNED,
+        ),
+    ),
+    ("Survey", "open"): (
+        NotificationRule(
+            "survey_opened", _asked, _survey_details, "a survey asks for your anonymous answers"
         ),
     ),
 }

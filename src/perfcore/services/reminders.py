@@ -120,6 +120,15 @@ class ReminderRun:
     already_sent: int = 0
 
 
+def _shifted(day: dt.date, days: int) -> dt.date:
+    """``day`` moved by ``days``, held within the calendar: a window wider than the calendar
+    reaches its end."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max if days > 0 else dt.date.min
+
+
 def _since(obj: Any) -> dt.date:
     """The day an object last moved (what pending work has waited since)."""
     at = obj.updated_at or obj.created_at
@@ -167,6 +176,8 @@ class Reminders:
         day = check_date("on", on)
         check_whole("within", within, least=0)
         check_whole("waited", waited, least=0)
+        if self._runner.active_bulk is not None:
+            raise ValidationError("reminders", "send reminders outside a bulk, not inside one")
         attempt = 1
         while True:
             try:
@@ -176,8 +187,6 @@ class Reminders:
                     error.aggregate_type == IDEMPOTENCY_KEY
                 )
                 if attempt >= ATTEMPTS or not (racing or error.retryable):
-        if self._runner.active_bulk is not None:
-            raise ValidationError("reminders", "send reminders outside a bulk, not inside one")
                     raise
                 attempt += 1  # another run sent some of them first: the rest are still due
 
@@ -224,8 +233,8 @@ class Reminders:
         return ReminderRun(sent=tuple(sent), already_sent=already)
 
     def _due(self, uow: Repositories, day: dt.date, within: int, waited: int) -> list[Reminder]:
-        ahead = day + dt.timedelta(days=within)
-        stale = day - dt.timedelta(days=waited)
+        ahead = _shifted(day, within)
+        stale = _shifted(day, -waited)
         found = [
             *self._plan_reviews(uow, ahead),
             *self._goal_deadlines(uow, ahead),
