@@ -39,6 +39,7 @@ from perfcore import Perfcore
 from perfcore.demo.organisation import Organisation, generate
 from perfcore.evaluation import Rating
 from perfcore.job_description import Criterion
+from perfcore.limits import DEFAULT_LIMITS, Limits
 from perfcore.plan import Approver, Objective
 from perfcore.ports import Store
 
@@ -319,8 +320,15 @@ def one(kind: str, people: int, folder: Path) -> dict[str, Any]:
     clock = Clock()
     store, close = _store(kind, folder)
     try:
+        # A cycle names every participant: the organisation raises the bound on a collection
+        # given to a command (10,000 by default) to its size, at every size alike.
+        limits = Limits(items=max(DEFAULT_LIMITS.items, people + 1))
         pc = Perfcore(
-            store, clock=clock, ids=Ids(), directory=org.directory(dt.date(YEAR - 1, 1, 1))
+            store,
+            clock=clock,
+            ids=Ids(),
+            directory=org.directory(dt.date(YEAR - 1, 1, 1)),
+            limits=limits,
         )
         cycle = Cycle(pc, org, clock)
         phases: dict[str, float] = {}
