@@ -28,7 +28,7 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -72,6 +72,7 @@ _NEXT = {
     ReviewCycleState.CLOSED.value: (None, None),
 }
 STANDINGS = tuple(standing.value for standing in Standing)
+T = TypeVar("T")
 
 
 @attrs.frozen(kw_only=True)
@@ -460,6 +461,13 @@ def _names(ids: Sequence[str], most: int = 8) -> str:
     return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
 
 
+def _cut(items: Sequence[T], most: int | None) -> tuple[Sequence[T], list[str]]:
+    """At most ``most`` of ``items``, and a line saying how many more there are, if any."""
+    if most is None or len(items) <= most:
+        return items, []
+    return items[:most], [f"  ... and {len(items) - most:,} more"]
+
+
 def as_table(report: Report, most: int | None = None) -> str:
     """The report as text: sections of aligned columns (at most ``most`` people in each list
     of people, if given)."""
@@ -498,16 +506,8 @@ def as_table(report: Report, most: int | None = None) -> str:
         ),
     )
     lines += ["", "Not meeting their goals"]
-    behind = report.behind
-    people = report.people
-    more = ""
-    if most is not None and len(people) > most:
-        more = f"  ... and {len(people) - most:,} more"
-        people = people[:most]
-    more_behind = ""
-    if most is not None and len(behind) > most:
-        more_behind = f"  ... and {len(behind) - most:,} more"
-        behind = behind[:most]
+    behind, more_behind = _cut(report.behind, most)
+    people, more_people = _cut(report.people, most)
     lines += (
         _table(
             ("department", "person", "manager", "goals behind or missed"),
@@ -516,8 +516,7 @@ def as_table(report: Report, most: int | None = None) -> str:
         if behind
         else ["  nobody"]
     )
-    if more_behind:
-        lines.append(more_behind)
+    lines += more_behind
     lines += ["", "People"]
     lines += _table(
         ("department", "person", "manager", "goals", "outlook", "evaluation", "plans due"),
@@ -534,29 +533,32 @@ def as_table(report: Report, most: int | None = None) -> str:
             for p in people
         ),
     )
-    if more:
-        lines.append(more)
+    lines += more_people
+    plans, more_plans = _cut(report.plans_due, most)
     lines += ["", f"Plans due for review by {report.on + DUE_WITHIN}"]
     lines += (
         _table(
             ("due", "plan", "subject", "author", "kind", ""),
             (
                 (p.due, p.id, p.subject_id, p.author_id, p.kind, "overdue" if p.overdue else "")
-                for p in report.plans_due
+                for p in plans
             ),
         )
-        if report.plans_due
+        if plans
         else ["  none"]
     )
+    lines += more_plans
+    evaluations, more_evaluations = _cut(report.evaluations_outstanding, most)
     lines += ["", "Evaluations outstanding"]
     lines += (
         _table(
             ("evaluation", "subject", "evaluator", "state"),
-            ((e.id, e.subject_id, e.evaluator_id, e.state) for e in report.evaluations_outstanding),
+            ((e.id, e.subject_id, e.evaluator_id or "-", e.state) for e in evaluations),
         )
-        if report.evaluations_outstanding
+        if evaluations
         else ["  none"]
     )
+    lines += more_evaluations
     return "\n".join(lines) + "\n"
 
 
