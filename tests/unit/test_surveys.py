@@ -25,7 +25,7 @@ from perfcore import (
 )
 from perfcore.adapters.memory import MemoryStore
 from perfcore.adapters.sqlite import SQLiteStore
-from perfcore.errors import GuardFailed
+from perfcore.errors import ConcurrencyError, GuardFailed
 from perfcore.job_description import Criterion
 from perfcore.ports import Store
 from perfcore.recording import decode
@@ -413,3 +413,24 @@ def test_a_respondents_personal_data_holds_no_answer(pc: Perfcore) -> None:
     assert isinstance(before, Survey)
     assert isinstance(after, Survey)
     assert after.ballots == before.ballots
+
+
+def test_a_box_that_disagrees_with_the_survey_is_never_released(pc: Perfcore) -> None:
+    """An answer committed between the survey's load and the box's read (a store whose reads
+    are not one snapshot) is a conflict, run again; a box that stays out of step (here, an
+    answer slipped in by hand) is refused every time, and nothing is stored."""
+    from perfcore.ports import Snapshot
+
+    _survey(pc)
+    pc.surveys.open("s-1", by="mia")
+    pc.surveys.respond("s-1", by="ana", replies=_answer(3))
+    slipped = b'[{"replies":[{"question":"clear","score":1,"text":""}]},' + (
+        b'{"replies":[{"question":"clear","score":3,"text":""}]}]'
+    )
+    with pc.store.unit_of_work() as uow:
+        uow.snapshots.put(Snapshot(kind=BOX, id="s-1", version=9, schema=1, data=slipped))
+        uow.commit()
+    before = pc.surveys.get("s-1", by="hana")
+    with pytest.raises(ConcurrencyError):
+        pc.surveys.respond("s-1", by="bo", replies=_answer(4))
+    assert pc.surveys.get("s-1", by="hana") == before

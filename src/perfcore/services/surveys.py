@@ -54,7 +54,7 @@ import datetime as dt
 import hashlib
 import json
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -166,6 +166,21 @@ def _box(snapshots: SnapshotStore, survey_id: str) -> tuple[int, list[Ballot]]:
         return 0, []
     waiting = json.loads(found.data.decode("utf-8"))
     return found.version, [from_json_data(item, Ballot) for item in waiting]
+
+
+def _waiting_for(snapshots: SnapshotStore, survey: Survey) -> tuple[int, list[Ballot]]:
+    """The box of ``survey`` as loaded: its version and the answers waiting in it, which are
+    exactly the answers given and not released (``survey.withheld``) while it is open.
+
+    Raises:
+        ConcurrencyError: the box was written by an answer committed after ``survey`` was read
+            (a store whose reads are not one snapshot): the command is run again on both anew.
+    """
+    version, waiting = _box(snapshots, survey.id)
+    expected = survey.withheld if survey.state is SurveyState.OPEN else 0
+    if len(waiting) != expected:
+        raise ConcurrencyError("Survey", survey.id, survey.version, None)
+    return version, waiting
 
 
 def _put_box(snapshots: SnapshotStore, survey_id: str, version: int, ballots: list[Ballot]) -> None:
@@ -343,7 +358,7 @@ class SurveyService(AggregateService[Survey, Survey | SurveyView]):
             answered = survey.respond(by=actor, at=session.at, replies=given, policy=session.policy)
             ballot = Ballot(replies=survey.check_replies(given))
             snapshots = session.uow.snapshots
-            version, waiting = _box(snapshots, id)
+            version, waiting = _waiting_for(snapshots, survey)
             waiting.append(ballot)
             if len(waiting) >= max(1, answered.threshold):
                 answered = _release(session, answered, waiting, self._runner.audit_key or b"")
@@ -352,13 +367,23 @@ class SurveyService(AggregateService[Survey, Survey | SurveyView]):
             return session.changed(answered)
 
         # The fingerprint names the survey and the respondent, never the replies.
-        args = {"id": id, "by": by}
+        return self._again("respond", id, {"id": id, "by": by}, work, idempotency_key)
+
+    def _again(
+        self,
+        trigger: str,
+        id: str,
+        args: dict[str, Any],
+        work: Callable[[Session], Survey],
+        idempotency_key: str | None,
+    ) -> Survey | SurveyView:
+        """Run a command that writes the ballot box; when another answer to the same survey
+        committed first, run it again: every rule is checked again on the fresh survey, and
+        the box is read again with it."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return self._run("respond", args, work, idempotency_key)
+                return self._run(trigger, args, work, idempotency_key)
             except ConcurrencyError as conflict:
-                # Another answer to the same survey committed first: every rule is checked
-                # again on the fresh survey (the box is read again with it).
                 if conflict.aggregate_id != id or attempt == ATTEMPTS:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
@@ -380,12 +405,13 @@ class SurveyService(AggregateService[Survey, Survey | SurveyView]):
             survey = session.load_for(actor, Survey, id)
             closed = survey.close(by=actor, at=session.at, reason=reason, policy=session.policy)
             snapshots = session.uow.snapshots
-            version, waiting = _box(snapshots, id)
+            version, waiting = _waiting_for(snapshots, survey)
             if waiting:
                 _put_box(snapshots, id, version, [])
             return session.changed(closed)
 
-        return self._run("close", {"id": id, "by": by, "reason": reason}, work, idempotency_key)
+        args = {"id": id, "by": by, "reason": reason}
+        return self._again("close", id, args, work, idempotency_key)
 
     def release(
         self,
