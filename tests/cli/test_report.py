@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from perfcore.adapters.sqlite import SQLiteStore
 from perfcore.adapters.sqlite_directory import SQLiteDirectory
 from perfcore.cli import main
 from perfcore.demo.cycle import LAST_DAY, DemoResult, run
@@ -257,6 +258,17 @@ def test_a_database_of_a_newer_perfcore(
     code, err = refused(capsys, "--db", str(newer), "--as", HR)
     assert code == 2
     assert "written by a newer perfcore" in err
+
+
+def test_a_database_that_keeps_no_directory(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bare = tmp_path / "bare.sqlite3"
+    SQLiteStore(bare).close()
+    code, err = refused(capsys, "--db", str(bare), "--as", HR)
+    assert code == 2
+    assert "keeps no directory" in err
+    assert "--directory" in err
 
 
 def test_a_bad_date(capsys: pytest.CaptureFixture[str], demo: tuple[Path, DemoResult]) -> None:
