@@ -161,8 +161,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         " discussed, one revised, endorsed and published; goals proposed and approved, checked"
         " in each quarter, some achieved, some missed, one manager far behind; evaluations with"
         " self reviews, feedback, a calibrated divergence and disputes; plans approved and"
-        " reviewed every month, some attained. The same seed gives the same database and the"
-        " same report, which is printed at the end (as HR sees it).",
+        " reviewed every month, some attained. The same seed gives the same records (people,"
+        " objects, events and their days) and the same report, which is printed at the end (as"
+        " HR sees it).",
     )
     parser.add_argument(
         "--db",
