@@ -217,8 +217,10 @@ def _subjects(plan: Plan) -> tuple[str, ...]:
     return tuple(sorted(plan.team_member_ids)) if plan.kind is PlanKind.TEAM else (plan.subject_id,)
 
 
-def _team(draw: st.DrawFn, author: str) -> list[str]:
-    return draw(distinct_people(1, exclude={author}, max_count=3), label="team")
+def _team(draw: st.DrawFn, author: str, *besides: str) -> list[str]:
+    """One to three members, never the author (nor, once named, the approver: a plan its
+    approver is a member of could not be approved)."""
+    return draw(distinct_people(1, exclude={author, *besides}, max_count=3), label="team")
 
 
 def _edit(draw: st.DrawFn, plan: Plan) -> Arguments:
@@ -229,7 +231,8 @@ def _edit(draw: st.DrawFn, plan: Plan) -> Arguments:
     if kind == "dates":
         return _dates(draw, plan.start)
     if kind == "team":
-        return {"team_member_ids": _team(draw, plan.author_id)}
+        approver = [plan.approver.id] if plan.approver is not None else []
+        return {"team_member_ids": _team(draw, plan.author_id, *approver)}
     if kind == "cycle_id" and plan.kind is PlanKind.DEVELOPMENT and draw(_BOOLEANS, label="role"):
         return {"target_role_id": draw(_ROLES, label="target role")}
     return {kind: draw(_EDITS[kind])}
@@ -260,6 +263,11 @@ def _wild_attainment(draw: st.DrawFn, plan: Plan) -> Arguments:
         "achieved",  # not a mapping
     )
     return {"goal_states": choice(draw, refused, label="goal states")}
+
+
+def _not_authors(plan: Plan) -> set[str]:
+    """Who may not become the plan's author: its author, its subjects, its approver."""
+    return {plan.author_id, *_subjects(plan), *_approver_people(plan)}
 
 
 def _approver_people(plan: Plan) -> tuple[str, ...]:
@@ -338,11 +346,8 @@ class PlanKit(Kit[Plan]):
         if trigger == "attain":
             return {"goal_states": dict.fromkeys(obj.goal_ids, GoalState.ACHIEVED)}
         if trigger == "reassign":
-            exclude = {obj.author_id, *_subjects(obj), *_approver_people(obj)}
-            return {
-                "author_id": draw(people(exclude), label="new author"),
-                "reason": draw(reasons()),
-            }
+            new = draw(people(_not_authors(obj)), label="new author")
+            return {"author_id": new, "reason": draw(reasons())}
         return {}
 
     def wild_arguments(
@@ -371,6 +376,8 @@ class PlanKit(Kit[Plan]):
         return None
 
     def feasible(self, obj: Plan, trigger: str) -> bool:
+        if trigger == "reassign":  # someone neither its author, its subject nor its approver
+            return bool(set(in_force().cast.everyone) - _not_authors(obj))
         return trigger != "start_review" or obj.review_due is not None
 
 
