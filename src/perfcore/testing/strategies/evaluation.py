@@ -452,6 +452,12 @@ def _wild_feedback(draw: st.DrawFn, evaluation: Evaluation) -> Arguments:
     return {"scores": choice(draw, refused, label="wild scores")}
 
 
+def _not_evaluators(evaluation: Evaluation) -> set[str]:
+    """Who may not become the evaluation's evaluator: its subject, its evaluator, a reviewer."""
+    asked = {request.reviewer_id for request in evaluation.feedback_requests}
+    return {evaluation.subject_id, evaluation.evaluator_id, *asked}
+
+
 class EvaluationKit(Kit[Evaluation]):
     """An evaluation of one person by their manager, with HR as ``hana``."""
 
@@ -519,9 +525,7 @@ class EvaluationKit(Kit[Evaluation]):
         if trigger == "finalize":
             return {"improvement_plan": _improvement_plan(draw, obj)}
         if trigger == "reassign":
-            asked = {request.reviewer_id for request in obj.feedback_requests}
-            exclude = {obj.subject_id, obj.evaluator_id, *asked}
-            new = draw(people(exclude), label="new evaluator")
+            new = draw(people(_not_evaluators(obj)), label="new evaluator")
             return {"evaluator_id": new, "reason": draw(reasons())}
         return {}
 
@@ -556,6 +560,8 @@ class EvaluationKit(Kit[Evaluation]):
             return obj.feedback_waiver is None
         if trigger in {"request_feedback", "give_feedback", "decline_feedback"}:
             return bool(_unasked(obj) or obj.pending_reviewer_ids)
+        if trigger == "reassign":  # someone neither evaluated, evaluating, nor asked
+            return bool(set(in_force().cast.people) - _not_evaluators(obj))
         return True
 
     def prepare(

@@ -290,6 +290,11 @@ class GoalKit(Kit[Goal]):
             return {"manager_id": who, "reason": "moved" if who != "hana" else " "}
         return self.arguments(draw, obj, trigger, None, at)
 
+    def feasible(self, obj: Goal, trigger: str) -> bool:
+        if trigger == "reassign":  # someone of the cast neither its owner nor its manager
+            return bool(set(in_force().cast.people) - {obj.owner_id, obj.manager_id})
+        return True
+
     def earliest(self, obj: Goal, trigger: str) -> dt.datetime | None:
         return day_start(obj.due) if trigger == "miss" else None
 

@@ -377,7 +377,7 @@ class PlanKit(Kit[Plan]):
 
     def feasible(self, obj: Plan, trigger: str) -> bool:
         if trigger == "reassign":  # someone neither its author, its subject nor its approver
-            return bool(set(in_force().cast.everyone) - _not_authors(obj))
+            return bool(set(in_force().cast.people) - _not_authors(obj))
         return trigger != "start_review" or obj.review_due is not None
 
 
