@@ -6,11 +6,13 @@ committed page and the tables disagree.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
 import perfcore
-from perfcore.lifecycle import Lifecycle, lifecycle_of, registered_names
+from perfcore.commands import declared, edits_of, fired_through
+from perfcore.lifecycle import Lifecycle, lifecycle_of, registered_names, registered_types
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "lifecycle.md"
 
@@ -59,7 +61,34 @@ def _section(lifecycle: Lifecycle) -> str:
             f"| `{step.trigger}` | {sources} | `{step.dest}` | {step.who.description} | {guards} |"
         )
     lines += ["", "```mermaid", lifecycle.to_mermaid().rstrip("\n"), "```", ""]
+    lines += _arguments(lifecycle)
     return "\n".join(lines)
+
+
+def _arguments(lifecycle: Lifecycle) -> list[str]:
+    """Each trigger's arguments, from its declaration (:mod:`perfcore.commands`): what a caller
+    passes besides the object's id, ``by`` and an ``idempotency_key``."""
+    kind = next(kind for kind in registered_types() if lifecycle_of(kind) is lifecycle)
+    lines = ["| trigger | arguments |", "|---|---|"]
+    for trigger in lifecycle.triggers:
+        if trigger == "edit":
+            edits = edits_of(kind)
+            names = sorted(edits.__annotations__) if edits is not None else []
+            shown = "any of " + ", ".join(f"`{name}`" for name in names)
+        else:
+            shown = ", ".join(_argument(p) for p in declared(kind, trigger)) or "none"
+        where = fired_through(kind, trigger)
+        if where is not None:
+            shown += f" (fired by `{where}`)"
+        lines.append(f"| `{trigger}` | {shown} |")
+    return [*lines, ""]
+
+
+def _argument(parameter: inspect.Parameter) -> str:
+    text = f"`{parameter.name}: {parameter.annotation}`"
+    if parameter.default is not inspect.Parameter.empty:
+        text = f"`{parameter.name}: {parameter.annotation} = {parameter.default!r}`"
+    return text.replace("|", "\\|")
 
 
 def render() -> str:

@@ -82,6 +82,7 @@ from perfcore._validate import (
     tuple_of,
 )
 from perfcore.actor import Actor, Role
+from perfcore.commands import fired_by, services_supply
 from perfcore.entries import Entries, to_entries
 from perfcore.errors import ValidationError
 from perfcore.evaluation_records import (
@@ -897,6 +898,7 @@ class Evaluation(Aggregate):
             changes=lambda _ev: Changes(append={"calibration_notes": (note,)}),
         )
 
+    @fired_by("Perfcore.reassign")
     def reassign(
         self,
         *,
@@ -921,6 +923,7 @@ class Evaluation(Aggregate):
             self, "evaluator_id", evaluator_id, by=by, at=at, reason=reason, policy=policy
         )
 
+    @services_supply("improvement_plan")
     def finalize(
         self,
         *,

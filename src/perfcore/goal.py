@@ -24,7 +24,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import attrs
 
@@ -45,6 +45,7 @@ from perfcore._validate import (
     to_enum,
 )
 from perfcore.actor import Actor, Role
+from perfcore.commands import fired_by
 from perfcore.entries import Entries, to_entries
 from perfcore.errors import ValidationError
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
@@ -280,7 +281,12 @@ class Goal(Aggregate):
     # -- commands -------------------------------------------------------------------------------
 
     def edit(
-        self, *, by: Actor, at: dt.datetime, policy: Policy | None = None, **fields: Any
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        policy: Policy | None = None,
+        **fields: Unpack[GoalEdits],
     ) -> Goal:
         """Change a draft's wording, numbers or dates (any of the fields :meth:`create` takes
         but the owner and manager)."""
@@ -336,6 +342,7 @@ class Goal(Aggregate):
         """Mark the goal missed: only on or after its due date, with the target not met."""
         return self._execute("miss", by=by, at=at, reason=reason, policy=policy)
 
+    @fired_by("Perfcore.reassign")
     def reassign(
         self,
         *,
@@ -365,23 +372,26 @@ class Goal(Aggregate):
         return self._execute("cancel", by=by, at=at, reason=reason, policy=policy)
 
 
-_EDITABLE = frozenset(
-    {
-        "title",
-        "description",
-        "metric",
-        "unit",
-        "baseline",
-        "target",
-        "direction",
-        "weight",
-        "start",
-        "due",
-        "parent_goal_id",
-        "safety_critical",
-        "horizon",
-    }
-)
+class GoalEdits(TypedDict, total=False):
+    """The fields :meth:`Goal.edit` may change, and what each takes: the one
+    declaration of them (see :mod:`perfcore.commands`)."""
+
+    baseline: Decimal | int | str
+    description: str
+    direction: Direction | str
+    due: dt.date
+    horizon: Horizon | str
+    metric: str
+    parent_goal_id: str | None
+    safety_critical: bool
+    start: dt.date
+    target: Decimal | int | str
+    title: str
+    unit: str
+    weight: Decimal | int | str
+
+
+_EDITABLE = frozenset(GoalEdits.__annotations__)
 
 
 # -- the lifecycle table ------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 import attrs
 
@@ -80,6 +80,7 @@ from perfcore._validate import (
     tuple_of,
 )
 from perfcore.actor import Actor, Role
+from perfcore.commands import services_supply
 from perfcore.errors import ValidationError
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
 from perfcore.policy import EndorsementPolicy, Policy
@@ -373,7 +374,12 @@ class JobDescription(Aggregate):
     # -- commands -------------------------------------------------------------------------------
 
     def edit(
-        self, *, by: Actor, at: dt.datetime, policy: Policy | None = None, **fields: Any
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        policy: Policy | None = None,
+        **fields: Unpack[JobDescriptionEdits],
     ) -> JobDescription:
         """Change a draft's content.
 
@@ -455,6 +461,7 @@ class JobDescription(Aggregate):
             changes=lambda jd: jd._respond(response),
         )
 
+    @services_supply("endorsement")
     def endorse(
         self,
         *,
@@ -557,17 +564,20 @@ class JobDescription(Aggregate):
         return Changes(set={"feedback": (*others, response)})
 
 
-_EDITABLE = frozenset(
-    {
-        "title",
-        "department",
-        "employee_id",
-        "position_id",
-        "responsibilities",
-        "criteria",
-        "audience",
-    }
-)
+class JobDescriptionEdits(TypedDict, total=False):
+    """The fields :meth:`JobDescription.edit` may change, and what each takes: the one
+    declaration of them (see :mod:`perfcore.commands`)."""
+
+    audience: _Ids
+    criteria: tuple[Criterion, ...] | list[Criterion]
+    department: str
+    employee_id: str | None
+    position_id: str | None
+    responsibilities: _Texts
+    title: str
+
+
+_EDITABLE = frozenset(JobDescriptionEdits.__annotations__)
 
 
 # -- the lifecycle table ------------------------------------------------------------------------

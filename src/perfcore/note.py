@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import attrs
 
@@ -177,7 +177,12 @@ class Note(Aggregate):
         return cls._create(id=id, by=by, at=at, fields=fields, policy=policy)
 
     def edit(
-        self, *, by: Actor, at: dt.datetime, policy: Policy | None = None, **fields: Any
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        policy: Policy | None = None,
+        **fields: Unpack[NoteEdits],
     ) -> Note:
         """Change its words, or who besides the managers may read it (its author)."""
         return self._edit(fields, _EDITABLE, by=by, at=at, policy=policy)
@@ -190,7 +195,15 @@ class Note(Aggregate):
         return self._execute("withdraw", by=by, at=at, reason=reason, policy=policy)
 
 
-_EDITABLE = frozenset({"text", "visibility"})
+class NoteEdits(TypedDict, total=False):
+    """The fields :meth:`Note.edit` may change, and what each takes: the one
+    declaration of them (see :mod:`perfcore.commands`)."""
+
+    text: str
+    visibility: Visibility | str
+
+
+_EDITABLE = frozenset(NoteEdits.__annotations__)
 
 _author = is_person("author_id", "its author")
 _subject = is_person("subject_id", "the person it is about")

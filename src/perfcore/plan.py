@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import attrs
 
@@ -52,6 +52,7 @@ from perfcore._validate import (
     tuple_of,
 )
 from perfcore.actor import Actor, Role
+from perfcore.commands import fired_by, services_supply
 from perfcore.errors import ValidationError
 from perfcore.goal import GoalState
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
@@ -382,7 +383,12 @@ class Plan(Aggregate):
     # -- commands -------------------------------------------------------------------------------
 
     def edit(
-        self, *, by: Actor, at: dt.datetime, policy: Policy | None = None, **fields: Any
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        policy: Policy | None = None,
+        **fields: Unpack[PlanEdits],
     ) -> Plan:
         """Change a draft: its objectives, support, schedule, dates, approver, team members or
         cycle. Dates may be out of order in a draft; :meth:`submit` refuses them.
@@ -392,6 +398,7 @@ class Plan(Aggregate):
         """
         return self._edit(fields, _EDITABLE, by=by, at=at, policy=policy)
 
+    @services_supply("goal_owners")
     def submit(
         self,
         *,
@@ -507,6 +514,7 @@ class Plan(Aggregate):
             changes=lambda _plan: Changes(set={"acknowledgement": None}),
         )
 
+    @services_supply("goal_states", "goal_owners")
     def attain(
         self,
         *,
@@ -551,6 +559,7 @@ class Plan(Aggregate):
         check_reason(reason, required=True)
         return self._execute("close", by=by, at=at, reason=reason, policy=policy)
 
+    @fired_by("Perfcore.reassign")
     def reassign(
         self,
         *,
@@ -610,19 +619,22 @@ class Plan(Aggregate):
         return states
 
 
-_EDITABLE = frozenset(
-    {
-        "team_member_ids",
-        "approver",
-        "objectives",
-        "support",
-        "review_schedule",
-        "start",
-        "end",
-        "cycle_id",
-        "target_role_id",
-    }
-)
+class PlanEdits(TypedDict, total=False):
+    """The fields :meth:`Plan.edit` may change, and what each takes: the one
+    declaration of them (see :mod:`perfcore.commands`)."""
+
+    approver: Approver | None
+    cycle_id: str | None
+    end: dt.date
+    objectives: Sequence[Objective]
+    review_schedule: str | None
+    start: dt.date
+    support: Sequence[Support]
+    target_role_id: str | None
+    team_member_ids: Collection[str]
+
+
+_EDITABLE = frozenset(PlanEdits.__annotations__)
 
 
 # -- the lifecycle table ------------------------------------------------------------------------

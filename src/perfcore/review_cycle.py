@@ -60,7 +60,7 @@ import datetime as dt
 import enum
 import operator
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 import attrs
 
@@ -77,6 +77,7 @@ from perfcore._validate import (
     to_enum,
 )
 from perfcore.actor import Actor, Role
+from perfcore.commands import services_supply
 from perfcore.cycle_status import (
     Blocker,
     CycleStatus,
@@ -316,7 +317,12 @@ class ReviewCycle(Aggregate):
     # -- commands -------------------------------------------------------------------------------
 
     def edit(
-        self, *, by: Actor, at: dt.datetime, policy: Policy | None = None, **fields: Any
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        policy: Policy | None = None,
+        **fields: Unpack[ReviewCycleEdits],
     ) -> ReviewCycle:
         """Change a planned cycle's name, participants, period or schedule (any of the fields
         :meth:`create` takes)."""
@@ -329,6 +335,7 @@ class ReviewCycle(Aggregate):
         published."""
         return self._execute("start", by=by, at=at, reason=reason, policy=policy)
 
+    @services_supply("status")
     def begin_evaluations(
         self,
         *,
@@ -342,6 +349,7 @@ class ReviewCycle(Aggregate):
         description."""
         return self._advance("begin_evaluations", by, at, status, reason, policy)
 
+    @services_supply("status")
     def begin_planning(
         self,
         *,
@@ -355,6 +363,7 @@ class ReviewCycle(Aggregate):
         acknowledged or disputed."""
         return self._advance("begin_planning", by, at, status, reason, policy)
 
+    @services_supply("status")
     def begin_attainment(
         self,
         *,
@@ -462,7 +471,20 @@ class ReviewCycle(Aggregate):
 
 
 _STAGES = frozenset(stage.value for stage in Stage)
-_EDITABLE = frozenset({"name", "participants", "period_start", "period_end", "schedule"})
+
+
+class ReviewCycleEdits(TypedDict, total=False):
+    """The fields :meth:`ReviewCycle.edit` may change, and what each takes: the one
+    declaration of them (see :mod:`perfcore.commands`)."""
+
+    name: str
+    participants: tuple[Participant, ...] | list[Participant]
+    period_end: dt.date
+    period_start: dt.date
+    schedule: str | None
+
+
+_EDITABLE = frozenset(ReviewCycleEdits.__annotations__)
 
 
 # -- the lifecycle table ------------------------------------------------------------------------

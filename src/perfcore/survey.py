@@ -38,7 +38,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import attrs
 
@@ -57,6 +57,7 @@ from perfcore._validate import (
     tuple_of,
 )
 from perfcore.actor import Actor, Role
+from perfcore.commands import fired_by, services_supply
 from perfcore.errors import ValidationError
 from perfcore.lifecycle import Command, Guard, Lifecycle, Step, register
 from perfcore.policy import Policy
@@ -397,13 +398,19 @@ class Survey(Aggregate):
     # -- commands -------------------------------------------------------------------------------
 
     def edit(
-        self, *, by: Actor, at: dt.datetime, policy: Policy | None = None, **fields: Any
+        self,
+        *,
+        by: Actor,
+        at: dt.datetime,
+        policy: Policy | None = None,
+        **fields: Unpack[SurveyEdits],
     ) -> Survey:
         """Change a draft's title, scope, questions or dates."""
         if "questions" in fields:
             fields["questions"] = check_sequence("questions", fields["questions"])
         return self._edit(fields, _EDITABLE, by=by, at=at, policy=policy)
 
+    @services_supply("population", "department", "threshold")
     def open(
         self,
         *,
@@ -450,6 +457,7 @@ class Survey(Aggregate):
             changes=lambda _survey: Changes(append={"participants": (actor,)}),
         )
 
+    @fired_by("SurveyService.respond")
     def release_answers(
         self,
         *,
@@ -483,7 +491,18 @@ class Survey(Aggregate):
         return self._execute("release", by=by, at=at, reason=reason, policy=policy)
 
 
-_EDITABLE = frozenset({"title", "scope", "questions", "opens_on", "closes_on"})
+class SurveyEdits(TypedDict, total=False):
+    """The fields :meth:`Survey.edit` may change, and what each takes: the one
+    declaration of them (see :mod:`perfcore.commands`)."""
+
+    closes_on: dt.date
+    opens_on: dt.date
+    questions: Sequence[Question]
+    scope: Scope | str
+    title: str
+
+
+_EDITABLE = frozenset(SurveyEdits.__annotations__)
 
 
 # -- the lifecycle table ------------------------------------------------------------------------

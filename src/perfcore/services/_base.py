@@ -38,6 +38,9 @@ class AggregateService(Limited, Generic[A, V]):
     id_argument: ClassVar[str] = "id"
     #: The fields ``edit`` may change: those the domain's ``edit`` takes.
     editable: ClassVar[frozenset[str]] = frozenset()
+    #: The name of what a reader gets, when it is not the type itself (``"EvaluationView"``):
+    #: the generated commands (:mod:`perfcore.services._commands`) answer with it.
+    view_name: ClassVar[str | None] = None
 
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
@@ -84,7 +87,7 @@ class AggregateService(Limited, Generic[A, V]):
         self,
         *,
         id: str | None,
-        by: Actor,
+        by: Actor | str,
         fields: Mapping[str, Any],
         idempotency_key: str | None,
     ) -> V:
@@ -108,7 +111,7 @@ class AggregateService(Limited, Generic[A, V]):
         id: str,
         trigger: str,
         *,
-        by: Actor,
+        by: Actor | str,
         idempotency_key: str | None,
         **arguments: Any,
     ) -> V:
@@ -130,7 +133,7 @@ class AggregateService(Limited, Generic[A, V]):
         return self._result(changed, by)
 
     def _edit(
-        self, id: str, fields: Mapping[str, Any], *, by: Actor, idempotency_key: str | None
+        self, id: str, fields: Mapping[str, Any], *, by: Actor | str, idempotency_key: str | None
     ) -> V:
         """Fire ``edit`` with ``fields``, each of which must be one of :attr:`editable`:
         checked before anything else, so that no name reaches a keyword of its own (``id``,

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 import attrs
 
@@ -57,9 +57,10 @@ from perfcore.plan import Plan, PlanKind, PlanState
 from perfcore.policy import Policy
 from perfcore.ports import StreamHead
 from perfcore.repositories import Repositories
-from perfcore.review_cycle import _EDITABLE, ReviewCycle, ReviewCycleState
+from perfcore.review_cycle import _EDITABLE, ReviewCycle, ReviewCycleEdits, ReviewCycleState
 from perfcore.services._as_of import as_of
 from perfcore.services._base import AggregateService
+from perfcore.services._commands import ReviewCycleCommands
 from perfcore.services._heads import goal_standing, overlaps
 from perfcore.services._runner import Session
 
@@ -342,7 +343,7 @@ def _evaluation_id(cycle_id: str, employee_id: str) -> str | None:
     return candidate if len(candidate) <= current().id_length else None
 
 
-class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
+class CycleService(ReviewCycleCommands):
     """Review cycles: plan, start, and advance through the stages to closed."""
 
     kind = ReviewCycle
@@ -352,7 +353,7 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
     def create(
         self,
         *,
-        by: Actor,
+        by: Actor | str,
         name: str,
         period_start: dt.date,
         period_end: dt.date,
@@ -371,24 +372,13 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
         }
         return self._create(id=id, by=by, fields=fields, idempotency_key=idempotency_key)
 
-    def edit(
-        self, cycle_id: str, *, by: Actor, idempotency_key: str | None = None, **fields: Any
-    ) -> ReviewCycle:
-        """Change a planned cycle (see :meth:`perfcore.review_cycle.ReviewCycle.edit`).
-
-        Raises:
-            ValidationError: a name that is not an editable field, before anything else.
-        """
-        return self._edit(cycle_id, fields, by=by, idempotency_key=idempotency_key)
-
-    def start(
-        self, cycle_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
-    ) -> ReviewCycle:
-        """Open the job descriptions stage."""
-        return self._fire(cycle_id, "start", by=by, reason=reason, idempotency_key=idempotency_key)
-
     def begin_evaluations(
-        self, cycle_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+        self,
+        cycle_id: str,
+        *,
+        by: Actor | str,
+        reason: str = "",
+        idempotency_key: str | None = None,
     ) -> ReviewCycle:
         """Open the evaluations stage, once every participant has a published job description.
 
@@ -398,48 +388,32 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
         return self._advance(cycle_id, "begin_evaluations", by, reason, idempotency_key)
 
     def begin_planning(
-        self, cycle_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+        self,
+        cycle_id: str,
+        *,
+        by: Actor | str,
+        reason: str = "",
+        idempotency_key: str | None = None,
     ) -> ReviewCycle:
         """Open the planning stage, once every participant's evaluation is finished."""
         return self._advance(cycle_id, "begin_planning", by, reason, idempotency_key)
 
     def begin_attainment(
-        self, cycle_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
-    ) -> ReviewCycle:
-        """Open the attainment stage, once every plan of the cycle is active or later."""
-        return self._advance(cycle_id, "begin_attainment", by, reason, idempotency_key)
-
-    def close(
-        self, cycle_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
-    ) -> ReviewCycle:
-        """Close the cycle."""
-        return self._fire(cycle_id, "close", by=by, reason=reason, idempotency_key=idempotency_key)
-
-    def add_participant(
         self,
         cycle_id: str,
         *,
-        by: Actor,
-        participant: Participant,
-        reason: str,
+        by: Actor | str,
+        reason: str = "",
         idempotency_key: str | None = None,
     ) -> ReviewCycle:
-        """Bring someone into a running cycle, saying why (see
-        :meth:`perfcore.review_cycle.ReviewCycle.add_participant`)."""
-        return self._fire(
-            cycle_id,
-            "add_participant",
-            by=by,
-            participant=participant,
-            reason=reason,
-            idempotency_key=idempotency_key,
-        )
+        """Open the attainment stage, once every plan of the cycle is active or later."""
+        return self._advance(cycle_id, "begin_attainment", by, reason, idempotency_key)
 
     def remove_participant(
         self,
         cycle_id: str,
         *,
-        by: Actor,
+        by: Actor | str,
         employee_id: str,
         reason: str,
         idempotency_key: str | None = None,
@@ -457,7 +431,12 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
         )
 
     def advance(
-        self, cycle_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+        self,
+        cycle_id: str,
+        *,
+        by: Actor | str,
+        reason: str = "",
+        idempotency_key: str | None = None,
     ) -> ReviewCycle:
         """Move the cycle to its next stage (start, begin the next stage, or close), whichever
         its state calls for, with the status summary from storage where the step needs it.
@@ -646,7 +625,7 @@ class CycleService(AggregateService[ReviewCycle, ReviewCycle]):
         self,
         cycle_id: str,
         trigger: str | None,
-        by: Actor,
+        by: Actor | str,
         reason: str,
         idempotency_key: str | None,
     ) -> ReviewCycle:

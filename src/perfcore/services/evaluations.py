@@ -23,18 +23,20 @@ from perfcore.evaluation import (
 from perfcore.job_description import JobDescription
 from perfcore.plan import Plan
 from perfcore.services._base import AggregateService
+from perfcore.services._commands import EvaluationCommands
 from perfcore.services._runner import Session
 from perfcore.visibility import EvaluationView, view_for
 
 __all__ = ["EvaluationService"]
 
 
-class EvaluationService(AggregateService[Evaluation, EvaluationView]):
+class EvaluationService(EvaluationCommands):
     """Evaluations: schedule, open, self review, feedback, manager review, calibrate,
     finalize, acknowledge or dispute."""
 
     kind = Evaluation
     id_argument = "evaluation_id"
+    view_name = "EvaluationView"
 
     def _shown(self, obj: Evaluation, reader: Actor) -> EvaluationView:
         """The reader's view (:mod:`perfcore.visibility`): the subject's, a reviewer's, or,
@@ -48,7 +50,7 @@ class EvaluationService(AggregateService[Evaluation, EvaluationView]):
     def create(
         self,
         *,
-        by: Actor,
+        by: Actor | str,
         subject_id: str,
         evaluator_id: str,
         job_description_id: str,
@@ -110,17 +112,11 @@ class EvaluationService(AggregateService[Evaluation, EvaluationView]):
         }
         return self._run("create", args, work, idempotency_key)
 
-    def open(
-        self, evaluation_id: str, *, by: Actor, idempotency_key: str | None = None
-    ) -> EvaluationView:
-        """Open the evaluation for the self review; the subject is notified."""
-        return self._fire(evaluation_id, "open", by=by, idempotency_key=idempotency_key)
-
     def submit_self_review(
         self,
         evaluation_id: str,
         *,
-        by: Actor,
+        by: Actor | str,
         ratings: Sequence[Rating],
         idempotency_key: str | None = None,
     ) -> EvaluationView:
@@ -133,38 +129,11 @@ class EvaluationService(AggregateService[Evaluation, EvaluationView]):
             idempotency_key=idempotency_key,
         )
 
-    def skip_self_review(
-        self, evaluation_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> EvaluationView:
-        """Go on to the manager review without a self review, saying why."""
-        return self._fire(
-            evaluation_id, "skip_self_review", by=by, reason=reason, idempotency_key=idempotency_key
-        )
-
-    def request_feedback(
-        self,
-        evaluation_id: str,
-        *,
-        by: Actor,
-        reviewer_id: str,
-        relationship: Relationship | str,
-        idempotency_key: str | None = None,
-    ) -> EvaluationView:
-        """Ask a reviewer for feedback; the reviewer is notified."""
-        return self._fire(
-            evaluation_id,
-            "request_feedback",
-            by=by,
-            reviewer_id=reviewer_id,
-            relationship=relationship,
-            idempotency_key=idempotency_key,
-        )
-
     def give_feedback(
         self,
         evaluation_id: str,
         *,
-        by: Actor,
+        by: Actor | str,
         scores: Mapping[str, Score],
         comment: str = "",
         idempotency_key: str | None = None,
@@ -179,27 +148,11 @@ class EvaluationService(AggregateService[Evaluation, EvaluationView]):
             idempotency_key=idempotency_key,
         )
 
-    def decline_feedback(
-        self, evaluation_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> EvaluationView:
-        """Record that a requested reviewer will not give feedback, and why."""
-        return self._fire(
-            evaluation_id, "decline_feedback", by=by, reason=reason, idempotency_key=idempotency_key
-        )
-
-    def waive_feedback(
-        self, evaluation_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> EvaluationView:
-        """Let the manager review go ahead without the feedback minimum (HR), saying why."""
-        return self._fire(
-            evaluation_id, "waive_feedback", by=by, reason=reason, idempotency_key=idempotency_key
-        )
-
     def submit_manager_review(
         self,
         evaluation_id: str,
         *,
-        by: Actor,
+        by: Actor | str,
         ratings: Sequence[Rating],
         idempotency_key: str | None = None,
     ) -> EvaluationView:
@@ -212,32 +165,11 @@ class EvaluationService(AggregateService[Evaluation, EvaluationView]):
             idempotency_key=idempotency_key,
         )
 
-    def calibrate(
-        self,
-        evaluation_id: str,
-        *,
-        by: Actor,
-        criterion: str,
-        score: Score | None,
-        reason: str,
-        idempotency_key: str | None = None,
-    ) -> EvaluationView:
-        """Note HR's calibration of one criterion (``score=None`` keeps it)."""
-        return self._fire(
-            evaluation_id,
-            "calibrate",
-            by=by,
-            criterion=criterion,
-            score=score,
-            reason=reason,
-            idempotency_key=idempotency_key,
-        )
-
     def finalize(
         self,
         evaluation_id: str,
         *,
-        by: Actor,
+        by: Actor | str,
         improvement_plan_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> EvaluationView:
@@ -279,46 +211,6 @@ class EvaluationService(AggregateService[Evaluation, EvaluationView]):
         if improvement_plan_id is not None:
             args["improvement_plan_id"] = improvement_plan_id
         return self._run("finalize", args, work, idempotency_key)
-
-    def acknowledge(
-        self,
-        evaluation_id: str,
-        *,
-        by: Actor,
-        comment: str = "",
-        idempotency_key: str | None = None,
-    ) -> EvaluationView:
-        """The subject acknowledges the final result."""
-        return self._fire(
-            evaluation_id, "acknowledge", by=by, comment=comment, idempotency_key=idempotency_key
-        )
-
-    def dispute(
-        self, evaluation_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> EvaluationView:
-        """The subject disputes the final result, saying why."""
-        return self._fire(
-            evaluation_id, "dispute", by=by, reason=reason, idempotency_key=idempotency_key
-        )
-
-    def resolve_dispute(
-        self,
-        evaluation_id: str,
-        *,
-        by: Actor,
-        resolution: str,
-        reopen: bool = False,
-        idempotency_key: str | None = None,
-    ) -> EvaluationView:
-        """Resolve the dispute: keep the result, or reopen it for calibration."""
-        return self._fire(
-            evaluation_id,
-            "resolve_dispute",
-            by=by,
-            resolution=resolution,
-            reopen=reopen,
-            idempotency_key=idempotency_key,
-        )
 
 
 def _plain(criteria: Mapping[str, Score] | Sequence[Any] | None) -> object:

@@ -20,18 +20,19 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Unpack
 
 from perfcore.actor import Actor
-from perfcore.goal import _EDITABLE, Direction, Goal, Horizon
+from perfcore.goal import _EDITABLE, Direction, Goal, GoalEdits, Horizon
 from perfcore.services._base import AggregateService
+from perfcore.services._commands import GoalCommands
 
 __all__ = ["GoalService"]
 
 Number = Decimal | int | str
 
 
-class GoalService(AggregateService[Goal, Goal]):
+class GoalService(GoalCommands):
     """Goals: draft, propose, approve, check in, achieve, miss, cancel."""
 
     kind = Goal
@@ -41,7 +42,7 @@ class GoalService(AggregateService[Goal, Goal]):
     def create(
         self,
         *,
-        by: Actor,
+        by: Actor | str,
         owner_id: str,
         manager_id: str,
         baseline: Number,
@@ -84,69 +85,3 @@ class GoalService(AggregateService[Goal, Goal]):
             fields["horizon"] = horizon
         return self._create(id=id, by=by, fields=fields, idempotency_key=idempotency_key)
 
-    def edit(
-        self, goal_id: str, *, by: Actor, idempotency_key: str | None = None, **fields: Any
-    ) -> Goal:
-        """Change a draft's fields (see :meth:`perfcore.goal.Goal.edit`).
-
-        Raises:
-            ValidationError: a name that is not an editable field, before anything else.
-        """
-        return self._edit(goal_id, fields, by=by, idempotency_key=idempotency_key)
-
-    def propose(self, goal_id: str, *, by: Actor, idempotency_key: str | None = None) -> Goal:
-        """Put the draft to the manager."""
-        return self._fire(goal_id, "propose", by=by, idempotency_key=idempotency_key)
-
-    def request_changes(
-        self, goal_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> Goal:
-        """Send a proposed goal back to draft, saying what should change."""
-        return self._fire(
-            goal_id, "request_changes", by=by, reason=reason, idempotency_key=idempotency_key
-        )
-
-    def approve(
-        self, goal_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
-    ) -> Goal:
-        """Approve a proposed goal (the owner's manager or HR, never the owner)."""
-        return self._fire(goal_id, "approve", by=by, reason=reason, idempotency_key=idempotency_key)
-
-    def check_in(
-        self,
-        goal_id: str,
-        *,
-        by: Actor,
-        on: dt.date,
-        value: Number,
-        note: str = "",
-        idempotency_key: str | None = None,
-    ) -> Goal:
-        """Record the metric's value on day ``on``."""
-        return self._fire(
-            goal_id,
-            "check_in",
-            by=by,
-            on=on,
-            value=value,
-            note=note,
-            idempotency_key=idempotency_key,
-        )
-
-    def achieve(
-        self, goal_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
-    ) -> Goal:
-        """Mark the goal achieved (its latest value meets the target)."""
-        return self._fire(goal_id, "achieve", by=by, reason=reason, idempotency_key=idempotency_key)
-
-    def miss(
-        self, goal_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
-    ) -> Goal:
-        """Mark the goal missed (due, and the target not met)."""
-        return self._fire(goal_id, "miss", by=by, reason=reason, idempotency_key=idempotency_key)
-
-    def cancel(
-        self, goal_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> Goal:
-        """Cancel the goal, saying why."""
-        return self._fire(goal_id, "cancel", by=by, reason=reason, idempotency_key=idempotency_key)

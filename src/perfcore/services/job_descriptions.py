@@ -9,19 +9,26 @@ the day its feedback opens (:meth:`JobDescriptionService.open_feedback`).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Unpack
 
 from perfcore._validate import check_id, check_optional_id, check_sequence, check_set
 from perfcore.actor import Actor
 from perfcore.errors import GuardFailed, ValidationError
-from perfcore.job_description import _EDITABLE, Criterion, JobDescription, JobDescriptionState
+from perfcore.job_description import (
+    _EDITABLE,
+    Criterion,
+    JobDescription,
+    JobDescriptionEdits,
+    JobDescriptionState,
+)
 from perfcore.services._base import AggregateService
+from perfcore.services._commands import JobDescriptionCommands
 from perfcore.services._runner import Session
 
 __all__ = ["JobDescriptionService"]
 
 
-class JobDescriptionService(AggregateService[JobDescription, JobDescription]):
+class JobDescriptionService(JobDescriptionCommands):
     """Job descriptions: draft, feedback, endorse, publish (superseding), retire."""
 
     kind = JobDescription
@@ -31,7 +38,7 @@ class JobDescriptionService(AggregateService[JobDescription, JobDescription]):
     def create(
         self,
         *,
-        by: Actor,
+        by: Actor | str,
         title: str,
         department: str,
         employee_id: str | None = None,
@@ -100,7 +107,7 @@ class JobDescriptionService(AggregateService[JobDescription, JobDescription]):
         self,
         jd_id: str,
         *,
-        by: Actor,
+        by: Actor | str,
         author_id: str | None = None,
         reason: str = "",
         id: str | None = None,
@@ -130,59 +137,8 @@ class JobDescriptionService(AggregateService[JobDescription, JobDescription]):
         args = {"jd_id": jd_id, "by": by, "author_id": author_id, "reason": reason, "id": id}
         return self._run("new_version", args, work, idempotency_key)
 
-    def edit(
-        self, jd_id: str, *, by: Actor, idempotency_key: str | None = None, **fields: Any
-    ) -> JobDescription:
-        """Change a draft's content (see :meth:`JobDescription.edit`).
-
-        Raises:
-            ValidationError: a name that is not an editable field, before anything else.
-        """
-        return self._edit(jd_id, fields, by=by, idempotency_key=idempotency_key)
-
-    def open_feedback(
-        self, jd_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
-    ) -> JobDescription:
-        """Invite the audience to give feedback; each member is notified. A role description's
-        audience becomes its position's holders in the directory that day (see
-        :meth:`JobDescription.open_feedback`)."""
-        return self._fire(
-            jd_id, "open_feedback", by=by, reason=reason, idempotency_key=idempotency_key
-        )
-
-    def give_feedback(
-        self,
-        jd_id: str,
-        *,
-        by: Actor,
-        supports: bool,
-        comment: str = "",
-        idempotency_key: str | None = None,
-    ) -> JobDescription:
-        """Record an audience member's view (a later one replaces theirs)."""
-        return self._fire(
-            jd_id,
-            "give_feedback",
-            by=by,
-            supports=supports,
-            comment=comment,
-            idempotency_key=idempotency_key,
-        )
-
-    def endorse(
-        self, jd_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
-    ) -> JobDescription:
-        """Endorse the description, under the endorsement numbers of the service's policy."""
-        return self._fire(jd_id, "endorse", by=by, reason=reason, idempotency_key=idempotency_key)
-
-    def revise(
-        self, jd_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> JobDescription:
-        """Take the description back to draft, saying what must change."""
-        return self._fire(jd_id, "revise", by=by, reason=reason, idempotency_key=idempotency_key)
-
     def publish(
-        self, jd_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+        self, jd_id: str, *, by: Actor | str, reason: str = "", idempotency_key: str | None = None
     ) -> JobDescription:
         """Publish the endorsed description and supersede the published one of its lineage,
         together.
@@ -209,18 +165,6 @@ class JobDescriptionService(AggregateService[JobDescription, JobDescription]):
 
         args = {"jd_id": jd_id, "by": by, "reason": reason}
         return self._run("publish", args, work, idempotency_key)
-
-    def supersede(
-        self, jd_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
-    ) -> JobDescription:
-        """Mark a published description as replaced (publishing its successor does this)."""
-        return self._fire(jd_id, "supersede", by=by, reason=reason, idempotency_key=idempotency_key)
-
-    def retire(
-        self, jd_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
-    ) -> JobDescription:
-        """Withdraw the published description with no successor."""
-        return self._fire(jd_id, "retire", by=by, reason=reason, idempotency_key=idempotency_key)
 
 
 #: The stream kind of a lineage: every number drafted and published in it appends an event with

@@ -27,7 +27,7 @@ the evaluator of a person's evaluation sees those written in its period
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Unpack
 
 from perfcore._validate import check_id, check_optional_date, check_optional_id
 from perfcore.actor import Actor
@@ -35,16 +35,17 @@ from perfcore.errors import NotFound, PermissionDenied, ValidationError
 from perfcore.evaluation import Evaluation
 from perfcore.goal import Goal
 from perfcore.job_description import JobDescription
-from perfcore.note import _EDITABLE, Note, NoteKind, NoteState, Visibility
+from perfcore.note import _EDITABLE, Note, NoteEdits, NoteKind, NoteState, Visibility
 from perfcore.reading import HISTORY
 from perfcore.repositories import Repositories
 from perfcore.services._base import AggregateService
+from perfcore.services._commands import NoteCommands
 from perfcore.services._runner import Session
 
 __all__ = ["NoteService"]
 
 
-class NoteService(AggregateService[Note, Note]):
+class NoteService(NoteCommands):
     """Notes and praise: create, edit, withdraw; listed by person and beside an evaluation."""
 
     kind = Note
@@ -54,7 +55,7 @@ class NoteService(AggregateService[Note, Note]):
     def create(
         self,
         *,
-        by: Actor,
+        by: Actor | str,
         text: str,
         subject_id: str | None = None,
         kind: NoteKind | str = NoteKind.NOTE,
@@ -139,18 +140,6 @@ class NoteService(AggregateService[Note, Note]):
             "visibility": visibility,
         }
         return self._run("create", args, work, idempotency_key)
-
-    def edit(
-        self, id: str, *, by: Actor, idempotency_key: str | None = None, **fields: Any
-    ) -> Note:
-        """Change a note's words or visibility (its author)."""
-        return self._edit(id, fields, by=by, idempotency_key=idempotency_key)
-
-    def withdraw(
-        self, id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> Note:
-        """Withdraw a note, saying why (its author, or HR)."""
-        return self._fire(id, "withdraw", by=by, reason=reason, idempotency_key=idempotency_key)
 
     # -- reading --------------------------------------------------------------------------------
 

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
+from typing import Unpack
 
 from perfcore._validate import check_id, check_sequence, check_set
 from perfcore.actor import Actor
 from perfcore.goal import Goal, GoalState
-from perfcore.plan import _EDITABLE, Approver, Objective, Plan, PlanKind, Support
+from perfcore.plan import _EDITABLE, Approver, Objective, Plan, PlanEdits, PlanKind, Support
 from perfcore.services._base import AggregateService
+from perfcore.services._commands import PlanCommands
 from perfcore.services._runner import Session
 
 __all__ = ["PlanService"]
 
 
-class PlanService(AggregateService[Plan, Plan]):
+class PlanService(PlanCommands):
     """Plans: draft, submit, approve, acknowledge, review, attain, close, cancel."""
 
     kind = Plan
@@ -29,7 +31,7 @@ class PlanService(AggregateService[Plan, Plan]):
     def create(
         self,
         *,
-        by: Actor,
+        by: Actor | str,
         kind: PlanKind | str,
         subject_id: str,
         author_id: str,
@@ -63,17 +65,7 @@ class PlanService(AggregateService[Plan, Plan]):
             fields["target_role_id"] = target_role_id
         return self._create(id=id, by=by, fields=fields, idempotency_key=idempotency_key)
 
-    def edit(
-        self, plan_id: str, *, by: Actor, idempotency_key: str | None = None, **fields: object
-    ) -> Plan:
-        """Change a draft (see :meth:`perfcore.plan.Plan.edit`).
-
-        Raises:
-            ValidationError: a name that is not an editable field, before anything else.
-        """
-        return self._edit(plan_id, fields, by=by, idempotency_key=idempotency_key)
-
-    def submit(self, plan_id: str, *, by: Actor, idempotency_key: str | None = None) -> Plan:
+    def submit(self, plan_id: str, *, by: Actor | str, idempotency_key: str | None = None) -> Plan:
         """Put the draft to its approver, checking that each objective's goal is a stored goal
         of the plan's subject (for a team plan, of a team member).
 
@@ -93,56 +85,7 @@ class PlanService(AggregateService[Plan, Plan]):
 
         return self._run("submit", {"plan_id": plan_id, "by": by}, work, idempotency_key)
 
-    def request_changes(
-        self, plan_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> Plan:
-        """Send a submitted plan back to draft, saying what should change."""
-        return self._fire(
-            plan_id, "request_changes", by=by, reason=reason, idempotency_key=idempotency_key
-        )
-
-    def approve(
-        self, plan_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
-    ) -> Plan:
-        """Approve a submitted plan (its approver, never its author)."""
-        return self._fire(plan_id, "approve", by=by, reason=reason, idempotency_key=idempotency_key)
-
-    def acknowledge(self, plan_id: str, *, by: Actor, idempotency_key: str | None = None) -> Plan:
-        """The employee acknowledges the approved plan, which becomes active."""
-        return self._fire(plan_id, "acknowledge", by=by, idempotency_key=idempotency_key)
-
-    def start_review(self, plan_id: str, *, by: Actor, idempotency_key: str | None = None) -> Plan:
-        """Start the review that is due."""
-        return self._fire(plan_id, "start_review", by=by, idempotency_key=idempotency_key)
-
-    def conclude_review(
-        self,
-        plan_id: str,
-        *,
-        by: Actor,
-        notes: str,
-        start: dt.date | None = None,
-        end: dt.date | None = None,
-        idempotency_key: str | None = None,
-    ) -> Plan:
-        """Conclude the review with notes (the start and end may move)."""
-        return self._fire(
-            plan_id,
-            "conclude_review",
-            by=by,
-            notes=notes,
-            start=start,
-            end=end,
-            idempotency_key=idempotency_key,
-        )
-
-    def revise(
-        self, plan_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> Plan:
-        """Take a plan under review back to draft so that its objectives can change."""
-        return self._fire(plan_id, "revise", by=by, reason=reason, idempotency_key=idempotency_key)
-
-    def attain(self, plan_id: str, *, by: Actor, idempotency_key: str | None = None) -> Plan:
+    def attain(self, plan_id: str, *, by: Actor | str, idempotency_key: str | None = None) -> Plan:
         """Record that the plan was attained, checking its goals' stored states; its author and
         approver are notified.
 
@@ -169,18 +112,6 @@ class PlanService(AggregateService[Plan, Plan]):
             return session.changed(attained)
 
         return self._run("attain", {"plan_id": plan_id, "by": by}, work, idempotency_key)
-
-    def close(
-        self, plan_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> Plan:
-        """Close the plan on or after its end, saying why."""
-        return self._fire(plan_id, "close", by=by, reason=reason, idempotency_key=idempotency_key)
-
-    def cancel(
-        self, plan_id: str, *, by: Actor, reason: str, idempotency_key: str | None = None
-    ) -> Plan:
-        """Cancel the plan, saying why."""
-        return self._fire(plan_id, "cancel", by=by, reason=reason, idempotency_key=idempotency_key)
 
 
 def _owners(session: Session, plan: Plan) -> dict[str, str | None]:

@@ -68,7 +68,7 @@ from perfcore.evaluation import Evaluation
 from perfcore.ports import Snapshot, SnapshotStore
 from perfcore.reading import HISTORY
 from perfcore.repositories import Repositories
-from perfcore.services._base import AggregateService
+from perfcore.services._commands import SurveyCommands
 from perfcore.services._runner import ATTEMPTS, Session
 from perfcore.survey import (
     _EDITABLE,
@@ -208,10 +208,11 @@ def _release(session: Session, survey: Survey, ballots: list[Ballot], key: bytes
 # -- the service ----------------------------------------------------------------------------------
 
 
-class SurveyService(AggregateService[Survey, Survey | SurveyView]):
+class SurveyService(SurveyCommands):
     """Surveys: draft, open to the directory's people, answer once, close, release results."""
 
     kind = Survey
+    view_name = "Survey | SurveyView"
     id_argument = "survey_id"
     editable = _EDITABLE
 
@@ -225,7 +226,7 @@ class SurveyService(AggregateService[Survey, Survey | SurveyView]):
     def create(
         self,
         *,
-        by: Actor,
+        by: Actor | str,
         title: str,
         manager_id: str,
         questions: Sequence[Question],
@@ -251,17 +252,11 @@ class SurveyService(AggregateService[Survey, Survey | SurveyView]):
         }
         return self._create(id=id, by=by, fields=fields, idempotency_key=idempotency_key)
 
-    def edit(
-        self, id: str, *, by: Actor, idempotency_key: str | None = None, **fields: Any
-    ) -> Survey | SurveyView:
-        """Change a draft's title, scope, questions or dates."""
-        return self._edit(id, fields, by=by, idempotency_key=idempotency_key)
-
     def open(
         self,
-        id: str,
+        survey_id: str,
         *,
-        by: Actor,
+        by: Actor | str,
         population: Iterable[str] | None = None,
         idempotency_key: str | None = None,
     ) -> Survey | SurveyView:
@@ -274,7 +269,7 @@ class SurveyService(AggregateService[Survey, Survey | SurveyView]):
                 or none without one.
             GuardFailed: fewer people than the anonymity threshold would be asked.
         """
-        check_id(self.id_argument, id)
+        check_id(self.id_argument, survey_id)
         directory = self._runner.directory
         if directory is not None and population is not None:
             raise ValidationError("population", "the directory decides who is asked: give none")
@@ -288,7 +283,7 @@ class SurveyService(AggregateService[Survey, Survey | SurveyView]):
 
         def work(session: Session) -> Survey:
             actor = session.actor(by)
-            survey = session.load_for(actor, Survey, id)
+            survey = session.load_for(actor, Survey, survey_id)
             if given is None:
                 people, department = self._population(survey, session.at.date())
             else:
@@ -304,7 +299,7 @@ class SurveyService(AggregateService[Survey, Survey | SurveyView]):
                 )
             )
 
-        args = {"id": id, "by": by, "population": given}
+        args = {"id": survey_id, "by": by, "population": given}
         return self._run("open", args, work, idempotency_key)
 
     def _population(self, survey: Survey, on: dt.date) -> tuple[frozenset[str], str | None]:
@@ -335,9 +330,9 @@ class SurveyService(AggregateService[Survey, Survey | SurveyView]):
 
     def respond(
         self,
-        id: str,
+        survey_id: str,
         *,
-        by: Actor,
+        by: Actor | str,
         replies: Sequence[Reply],
         idempotency_key: str | None = None,
     ) -> Survey | SurveyView:
@@ -345,16 +340,16 @@ class SurveyService(AggregateService[Survey, Survey | SurveyView]):
         apart from it, without it (see the module's docstring).
 
         Raises:
-            NotFound: no survey ``id`` you may read.
+            NotFound: no survey ``survey_id`` you may read.
             PermissionDenied: you were not asked, or have answered already.
             ValidationError: the replies do not answer its questions.
         """
-        check_id(self.id_argument, id)
+        check_id(self.id_argument, survey_id)
         given = check_sequence("replies", replies)
 
         def work(session: Session) -> Survey:
             actor = session.actor(by)
-            survey = session.load_for(actor, Survey, id)
+            survey = session.load_for(actor, Survey, survey_id)
             answered = survey.respond(by=actor, at=session.at, replies=given, policy=session.policy)
             ballot = Ballot(replies=survey.check_replies(given))
             snapshots = session.uow.snapshots
@@ -363,11 +358,11 @@ class SurveyService(AggregateService[Survey, Survey | SurveyView]):
             if len(waiting) >= max(1, answered.threshold):
                 answered = _release(session, answered, waiting, self._runner.audit_key or b"")
                 waiting = []
-            _put_box(snapshots, id, version, waiting)
+            _put_box(snapshots, survey_id, version, waiting)
             return session.changed(answered)
 
         # The fingerprint names the survey and the respondent, never the replies.
-        return self._again("respond", id, {"id": id, "by": by}, work, idempotency_key)
+        return self._again("respond", survey_id, {"id": survey_id, "by": by}, work, idempotency_key)
 
     def _again(
         self,
@@ -390,40 +385,28 @@ class SurveyService(AggregateService[Survey, Survey | SurveyView]):
 
     def close(
         self,
-        id: str,
+        survey_id: str,
         *,
-        by: Actor,
+        by: Actor | str,
         reason: str = "",
         idempotency_key: str | None = None,
     ) -> Survey | SurveyView:
         """Stop taking answers. Answers still waiting for a batch are never released: they are
         dropped from the ballot box, and the survey counts them (``withheld``)."""
-        check_id(self.id_argument, id)
+        check_id(self.id_argument, survey_id)
 
         def work(session: Session) -> Survey:
             actor = session.actor(by)
-            survey = session.load_for(actor, Survey, id)
+            survey = session.load_for(actor, Survey, survey_id)
             closed = survey.close(by=actor, at=session.at, reason=reason, policy=session.policy)
             snapshots = session.uow.snapshots
             version, waiting = _waiting_for(snapshots, survey)
             if waiting:
-                _put_box(snapshots, id, version, [])
+                _put_box(snapshots, survey_id, version, [])
             return session.changed(closed)
 
-        args = {"id": id, "by": by, "reason": reason}
-        return self._again("close", id, args, work, idempotency_key)
-
-    def release(
-        self,
-        id: str,
-        *,
-        by: Actor,
-        reason: str = "",
-        idempotency_key: str | None = None,
-    ) -> Survey | SurveyView:
-        """Show a closed survey's results to its manager, the managers above and the people
-        asked."""
-        return self._fire(id, "release", by=by, reason=reason, idempotency_key=idempotency_key)
+        args = {"id": survey_id, "by": by, "reason": reason}
+        return self._again("close", survey_id, args, work, idempotency_key)
 
     # -- results --------------------------------------------------------------------------------
 

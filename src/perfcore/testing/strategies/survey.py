@@ -207,7 +207,7 @@ class SurveyKit(Kit[Survey]):
             few = draw(distinct_people(0, {obj.manager_id}, max_count=2), label="population")
             return {"population": few, "department": None, "threshold": choice(draw, (0, 3))}
         if trigger == "respond":
-            return {"replies": choice(draw, ([], [Reply(question="clear", score=99)]))}
+            return {"replies": choice(draw, ([], [{"question": "clear", "score": 99}]))}
         if trigger == "release_answers":
             return {"ballots": []}
         return self.arguments(draw, obj, trigger, None, at)
