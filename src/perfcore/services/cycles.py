@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, Unpack, cast
+from typing import Any, cast
 
 import attrs
 
@@ -57,9 +57,8 @@ from perfcore.plan import Plan, PlanKind, PlanState
 from perfcore.policy import Policy
 from perfcore.ports import StreamHead
 from perfcore.repositories import Repositories
-from perfcore.review_cycle import _EDITABLE, ReviewCycle, ReviewCycleEdits, ReviewCycleState
+from perfcore.review_cycle import _EDITABLE, ReviewCycle, ReviewCycleState
 from perfcore.services._as_of import as_of
-from perfcore.services._base import AggregateService
 from perfcore.services._commands import ReviewCycleCommands
 from perfcore.services._heads import goal_standing, overlaps
 from perfcore.services._runner import Session

@@ -17,12 +17,10 @@ from perfcore.evaluation import (
     LinkedPlan,
     Rating,
     RatingScale,
-    Relationship,
     Score,
 )
 from perfcore.job_description import JobDescription
 from perfcore.plan import Plan
-from perfcore.services._base import AggregateService
 from perfcore.services._commands import EvaluationCommands
 from perfcore.services._runner import Session
 from perfcore.visibility import EvaluationView, view_for

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Unpack
 
 from perfcore.actor import Actor
-from perfcore.goal import _EDITABLE, Direction, Goal, GoalEdits, Horizon
-from perfcore.services._base import AggregateService
+from perfcore.goal import _EDITABLE, Direction, Goal, Horizon
 from perfcore.services._commands import GoalCommands
 
 __all__ = ["GoalService"]
@@ -84,4 +82,3 @@ class GoalService(GoalCommands):
         if horizon != Horizon.SHORT:
             fields["horizon"] = horizon
         return self._create(id=id, by=by, fields=fields, idempotency_key=idempotency_key)
-

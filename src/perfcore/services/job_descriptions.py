@@ -9,7 +9,6 @@ the day its feedback opens (:meth:`JobDescriptionService.open_feedback`).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Unpack
 
 from perfcore._validate import check_id, check_optional_id, check_sequence, check_set
 from perfcore.actor import Actor
@@ -18,10 +17,8 @@ from perfcore.job_description import (
     _EDITABLE,
     Criterion,
     JobDescription,
-    JobDescriptionEdits,
     JobDescriptionState,
 )
-from perfcore.services._base import AggregateService
 from perfcore.services._commands import JobDescriptionCommands
 from perfcore.services._runner import Session
 

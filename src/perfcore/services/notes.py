@@ -27,7 +27,6 @@ the evaluator of a person's evaluation sees those written in its period
 from __future__ import annotations
 
 import datetime as dt
-from typing import Unpack
 
 from perfcore._validate import check_id, check_optional_date, check_optional_id
 from perfcore.actor import Actor
@@ -35,10 +34,9 @@ from perfcore.errors import NotFound, PermissionDenied, ValidationError
 from perfcore.evaluation import Evaluation
 from perfcore.goal import Goal
 from perfcore.job_description import JobDescription
-from perfcore.note import _EDITABLE, Note, NoteEdits, NoteKind, NoteState, Visibility
+from perfcore.note import _EDITABLE, Note, NoteKind, NoteState, Visibility
 from perfcore.reading import HISTORY
 from perfcore.repositories import Repositories
-from perfcore.services._base import AggregateService
 from perfcore.services._commands import NoteCommands
 from perfcore.services._runner import Session
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
-from typing import Unpack
 
 from perfcore._validate import check_id, check_sequence, check_set
 from perfcore.actor import Actor
 from perfcore.goal import Goal, GoalState
-from perfcore.plan import _EDITABLE, Approver, Objective, Plan, PlanEdits, PlanKind, Support
-from perfcore.services._base import AggregateService
+from perfcore.plan import _EDITABLE, Approver, Objective, Plan, PlanKind, Support
 from perfcore.services._commands import PlanCommands
 from perfcore.services._runner import Session
 
