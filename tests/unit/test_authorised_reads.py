@@ -20,6 +20,7 @@ from perfcore import (
     Policy,
 )
 from perfcore.adapters.memory import MemoryStore
+from perfcore.cycle_status import Participant
 from perfcore.evaluation import Rating
 from perfcore.job_description import Criterion
 from perfcore.rules import anyone
@@ -281,3 +282,30 @@ def test_an_idempotency_key_is_the_acting_persons_own(pc: Perfcore) -> None:
         pc.goals.check_in("g-ana", by="ana", on=START, value=1, idempotency_key="req-1")
     assert conflict.value.key == "req-1"
     assert "g-cy" not in str(conflict.value)
+
+
+def test_a_cycles_summary_tells_each_reader_of_their_own_people(pc: Perfcore) -> None:
+    people = ("ana", "cy", "ben", "zoe")
+    pc.cycles.create(
+        by="hana",
+        id="c-1",
+        name="2026 reviews",
+        participants=[Participant(employee_id=person) for person in people],
+        period_start=dt.date(2026, 1, 1),
+        period_end=dt.date(2026, 12, 31),
+    )
+
+    def seen(reader: str) -> set[str]:
+        status = pc.cycles.status("c-1", by=reader, on=START)
+        report = pc.queries.cycle_progress("c-1", by=reader, on=START)
+        told = {participant.employee_id for participant in report.participants}
+        assert told == {participant.employee_id for participant in status.participants}
+        return told
+
+    assert seen("hana") == set(people)  # HR, who made it
+    assert seen("mia") == {"ana", "cy", "ben"}  # her line, down through ben
+    assert seen("ben") == {"ana", "cy", "ben"}  # himself and his reports
+    assert seen("ana") == {"ana"}
+    assert seen("zoe") == {"zoe"}
+    with pytest.raises(NotFound):
+        pc.cycles.status("c-1", by="eli", on=START)  # neither a participant nor a manager

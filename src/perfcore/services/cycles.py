@@ -28,6 +28,7 @@ by running it again.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
@@ -36,7 +37,7 @@ import attrs
 
 from perfcore._aggregate import check_reason
 from perfcore._validate import check_date, check_id, check_sequence
-from perfcore.actor import Actor
+from perfcore.actor import Actor, Role
 from perfcore.cycle_status import (
     FINISHED_EVALUATION_STATES,
     CycleStatus,
@@ -102,7 +103,28 @@ def readable_cycle(uow: Repositories, policy: Policy, reader: Actor, cycle_id: s
     cycle = uow.cycles.find(cycle_id)
     if cycle is None or not policy.may_read(reader, "ReviewCycle", cycle):
         raise NotFound("ReviewCycle", cycle_id, reader.id)
-    return cycle
+    return _as_read_by(cycle, reader)
+
+
+def _as_read_by(cycle: ReviewCycle, reader: Actor) -> ReviewCycle:
+    """The cycle with the participants ``reader`` may hear of: all of them for HR and whoever
+    created it; for anyone else themselves and the people they manage, down the line in the
+    directory, so that a summary or a progress report built from it tells a manager of their
+    own line and a participant of themselves, never of the rest of the organisation."""
+    if reader.is_a(Role.HR) or reader.id == cycle.created_by:
+        return cycle
+    relations = reader.relations
+    visible = tuple(
+        participant
+        for participant in cycle.participants
+        if participant.employee_id == reader.id
+        or (relations is not None and relations.manages(participant.employee_id))
+    )
+    if len(visible) == len(cycle.participants):
+        return cycle
+    shown = copy.copy(cycle)
+    object.__setattr__(shown, "participants", visible)  # a reader's view, never saved
+    return shown
 
 
 def cycle_status(
