@@ -525,7 +525,11 @@ class EvaluationKit(Kit[Evaluation]):
         if trigger == "finalize":
             return {"improvement_plan": _improvement_plan(draw, obj)}
         if trigger == "reassign":
-            new = draw(people(_not_evaluators(obj)), label="new evaluator")
+            left = set(in_force().cast.people) - _not_evaluators(obj)
+            # Nobody left to take it: its evaluator again, which a guard refuses.
+            new = obj.evaluator_id
+            if left:
+                new = draw(people(_not_evaluators(obj)), label="new evaluator")
             return {"evaluator_id": new, "reason": draw(reasons())}
         return {}
 

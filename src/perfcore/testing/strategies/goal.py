@@ -265,10 +265,10 @@ class GoalKit(Kit[Goal]):
             return {"reason": draw(_REASONS_OR_NONE)}
         if trigger == "reassign":
             exclude = {obj.owner_id, obj.manager_id}
-            return {
-                "manager_id": draw(people(exclude), label="new manager"),
-                "reason": draw(reasons()),
-            }
+            # Nobody left to take it: its manager again, which a guard refuses.
+            left = set(in_force().cast.people) - exclude
+            new = draw(people(exclude), label="new manager") if left else obj.manager_id
+            return {"manager_id": new, "reason": draw(reasons())}
         return {}
 
     def wild_arguments(

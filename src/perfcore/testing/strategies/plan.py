@@ -346,7 +346,9 @@ class PlanKit(Kit[Plan]):
         if trigger == "attain":
             return {"goal_states": dict.fromkeys(obj.goal_ids, GoalState.ACHIEVED)}
         if trigger == "reassign":
-            new = draw(people(_not_authors(obj)), label="new author")
+            left = set(in_force().cast.people) - _not_authors(obj)
+            # Nobody left to take it: its author again, which a guard refuses.
+            new = draw(people(_not_authors(obj)), label="new author") if left else obj.author_id
             return {"author_id": new, "reason": draw(reasons())}
         return {}
 
