@@ -969,8 +969,15 @@ V1_ATTRIBUTES = {
 V1_COLUMNS = ("owner", "manager", "subject", "lineage", "number", "employee", "cycle")
 
 
+#: The types of perfcore 0.1, whose schema 1 envelopes held their history (a type added since
+#: starts at schema 1 without one).
+V1_TYPES = ("JobDescription", "Goal", "Plan", "Evaluation", "ReviewCycle")
+
+
 def golden_envelopes() -> list[dict[str, Any]]:
-    files = sorted(GOLDEN.glob("*.v1.*.json"))
+    files = [
+        file for file in sorted(GOLDEN.glob("*.v1.*.json")) if file.name.split(".")[0] in V1_TYPES
+    ]
     assert len(files) > 20
     return [json.loads(file.read_text(encoding="utf-8")) for file in files]
 
