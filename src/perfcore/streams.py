@@ -22,8 +22,10 @@ This is the shared logic every store gets for free: an adapter only keeps bytes 
 ...     head = streams.save(goal, loaded=None)
 ...     uow.commit()
 >>> streams.publish()                 # cache what was saved, now that it is committed
->>> head.version, head.state, dict(head.columns)
-(3, 'active', {'owner': 'ana', 'manager': 'ben', 'person': 'ana'})
+>>> head.version, head.state, head.columns["owner"], head.columns["manager"]
+(3, 'active', 'ana', 'ben')
+>>> sorted(head.columns)      # the query columns, worked out from the object when it is saved
+['behind', 'changed', 'due', 'manager', 'owner', 'person', 'start']
 >>> with store.unit_of_work() as uow:
 ...     found = Streams(uow).load("Goal", "g-1")
 >>> found == goal, found.history
