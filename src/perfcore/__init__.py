@@ -48,14 +48,16 @@ from perfcore.evaluation import (
     FeedbackRequest,
     FeedbackStatus,
     FeedbackWaiver,
+    LinkedPlan,
     Rating,
     RatingScale,
     Relationship,
     Resolution,
     ReviewerFeedback,
+    SafetyShortfall,
 )
 from perfcore.events import Event
-from perfcore.goal import CheckIn, Direction, Goal, GoalState, Standing
+from perfcore.goal import CheckIn, Direction, Goal, GoalState, Horizon, Standing
 from perfcore.job_description import (
     Criterion,
     FeedbackResponse,
@@ -157,6 +159,7 @@ __all__ = [
     "GoalState",
     "Guard",
     "GuardFailed",
+    "Horizon",
     "IdempotencyConflict",
     "IdFactory",
     "JobDescription",
@@ -165,6 +168,7 @@ __all__ = [
     "Lifecycle",
     "lifecycle_of",
     "LineageConflict",
+    "LinkedPlan",
     "NotFound",
     "Note",
     "NoteKind",
@@ -203,6 +207,7 @@ __all__ = [
     "Role",
     "Relations",
     "Rule",
+    "SafetyShortfall",
     "ScoreWeights",
     "Scope",
     "Stage",
