@@ -46,7 +46,7 @@ pytestmark = pytest.mark.skipif(not DSN, reason=SKIP_REASON)
 
 PROCESSES = 8
 OBJECTS = 100
-#: How long the servers hammer: briefly, and for 30 seconds (the issue's), both in CI's thorough run.
+#: How long the servers hammer: briefly, and 30 seconds (the issue's), both in the thorough run.
 DURATIONS = [
     pytest.param(8.0, marks=pytest.mark.thorough, id="8s"),
     pytest.param(30.0, marks=pytest.mark.thorough, id="30s"),
