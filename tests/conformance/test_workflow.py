@@ -338,6 +338,7 @@ def _record(machine: type[Recorded], examples: int = 10) -> list[tuple[Call, Any
     return machine.recorded
 
 
+@pytest.mark.thorough
 def test_no_command_is_fired_at_an_object_in_a_final_state() -> None:
     calls = _record(Recorded, examples=15)
     fired = [(call, obj) for call, obj in calls if obj is not None and call.method != "new_version"]
@@ -400,6 +401,7 @@ def _default(**changes: Any) -> settings:
     return settings(chosen, database=None, **changes)
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("machine", [OwnerApproves, OwnerApprovesFocused], ids=["all", "goals"])
 def test_an_owner_approving_their_own_goal_is_found_and_shrunk_to_a_short_report(
     machine: type[WorkflowMachine],

@@ -462,6 +462,7 @@ def test_no_command_is_tried_after_a_final_state(name: str, data: Any) -> None:
 # -- what a failure prints ------------------------------------------------------------------------
 
 
+@pytest.mark.thorough
 def test_a_failing_sequence_prints_in_a_few_lines() -> None:
     lax = perfcore.DEFAULT_POLICY.with_rules({("Goal", "approve"): anyone})
 
