@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -135,58 +136,37 @@ def test_queries_answer_with_what_the_reader_may_read(pc: Perfcore) -> None:
     assert pc.queries.team_goals("ben", by="zoe", on=START) == []
 
 
-def published_description(pc: Perfcore) -> str:
+def drafted_description(
+    pc: Perfcore, id: str = "jd-1", title: str = "Support engineer", criteria: Any = TWO_CRITERIA
+) -> None:
     pc.job_descriptions.create(
         by="ben",
-        id="jd-1",
-        title="Support engineer",
+        id=id,
+        title=title,
         department="support",
         author_id="ben",
         responsibilities=["Answer tickets"],
-        criteria=TWO_CRITERIA,
+        criteria=criteria,
         audience={"ana", "cy", "dee", "eli"},
     )
-    pc.job_descriptions.open_feedback("jd-1", by="ben")
+
+
+def published_description(pc: Perfcore, id: str = "jd-1", **draft: Any) -> str:
+    drafted_description(pc, id, **draft)
+    pc.job_descriptions.open_feedback(id, by="ben")
     for person in ("ana", "cy", "dee"):
-        pc.job_descriptions.give_feedback("jd-1", by=person, supports=True)
-    pc.job_descriptions.endorse("jd-1", by="ben")
-    pc.job_descriptions.publish("jd-1", by="ben")
-    return "jd-1"
+        pc.job_descriptions.give_feedback(id, by=person, supports=True)
+    pc.job_descriptions.endorse(id, by="ben")
+    pc.job_descriptions.publish(id, by="ben")
+    return id
 
 
 def test_a_published_description_is_anyones_a_draft_its_audiences(pc: Perfcore) -> None:
-    pc.job_descriptions.create(
-        by="ben",
-        id="jd-1",
-        title="Support engineer",
-        department="support",
-        author_id="ben",
-        responsibilities=["Answer tickets"],
-        criteria=ONE_CRITERION,
-        audience={"ana", "cy", "dee"},
-    )
+    drafted_description(pc, criteria=ONE_CRITERION)
     assert pc.job_descriptions.find("jd-1", by="ana") is not None
     assert pc.job_descriptions.find("jd-1", by="zoe") is None
-    published_description_from(pc)
+    published_description(pc, "jd-2", title="Support lead", criteria=ONE_CRITERION)
     assert pc.job_descriptions.get("jd-2", by="zoe").state == "published"
-
-
-def published_description_from(pc: Perfcore) -> None:
-    pc.job_descriptions.create(
-        by="ben",
-        id="jd-2",
-        title="Support lead",
-        department="support",
-        author_id="ben",
-        responsibilities=["Answer tickets"],
-        criteria=ONE_CRITERION,
-        audience={"ana", "cy", "dee"},
-    )
-    pc.job_descriptions.open_feedback("jd-2", by="ben")
-    for person in ("ana", "cy", "dee"):
-        pc.job_descriptions.give_feedback("jd-2", by=person, supports=True)
-    pc.job_descriptions.endorse("jd-2", by="ben")
-    pc.job_descriptions.publish("jd-2", by="ben")
 
 
 def an_evaluation_in_feedback(pc: Perfcore) -> None:

@@ -47,8 +47,8 @@ def _perfcore(policy: Policy | None = None, clock: Clock | None = None) -> Perfc
     return Perfcore(MemoryStore(), clock=clock or Clock(), policy=policy or Policy())
 
 
-def _active_goal(pc: Perfcore, id: str = "g1", target: int = 10) -> Goal:
-    pc.goals.create(
+def _draft(pc: Perfcore, id: str = "g1", target: int = 10) -> Goal:
+    return pc.goals.create(
         by=ANA,
         id=id,
         owner_id="ana",
@@ -60,6 +60,10 @@ def _active_goal(pc: Perfcore, id: str = "g1", target: int = 10) -> Goal:
         start=dt.date(2026, 1, 5),
         due=dt.date(2026, 3, 31),
     )
+
+
+def _active_goal(pc: Perfcore, id: str = "g1", target: int = 10) -> Goal:
+    _draft(pc, id, target)
     pc.goals.propose(id, by=ANA)
     return pc.goals.approve(id, by=BEN)
 
@@ -74,18 +78,7 @@ NO_FRIDAYS = Guard("not on a Friday", _no_fridays)
 def test_a_guard_of_ones_own_refuses_the_command_and_changes_nothing() -> None:
     clock = Clock(FRIDAY)
     pc = _perfcore(Policy().with_guards({("Goal", "approve"): NO_FRIDAYS}), clock)
-    pc.goals.create(
-        by=ANA,
-        id="g1",
-        owner_id="ana",
-        manager_id="ben",
-        title="More articles",
-        metric="articles",
-        baseline=0,
-        target=10,
-        start=dt.date(2026, 1, 5),
-        due=dt.date(2026, 3, 31),
-    )
+    _draft(pc)
     proposed = pc.goals.propose("g1", by=ANA)
 
     with pytest.raises(GuardFailed) as refused:
@@ -104,18 +97,7 @@ def test_two_perfcores_in_one_process_keep_their_own_policies() -> None:
     strict = _perfcore(Policy().with_guards({("Goal", "approve"): NO_FRIDAYS}), Clock(FRIDAY))
     plain = _perfcore(clock=Clock(FRIDAY))
     for pc in (strict, plain):
-        pc.goals.create(
-            by=ANA,
-            id="g1",
-            owner_id="ana",
-            manager_id="ben",
-            title="More articles",
-            metric="articles",
-            baseline=0,
-            target=10,
-            start=dt.date(2026, 1, 5),
-            due=dt.date(2026, 3, 31),
-        )
+        _draft(pc)
         pc.goals.propose("g1", by=ANA)
 
     assert plain.goals.approve("g1", by=BEN).state == "active"
@@ -202,18 +184,7 @@ def test_an_edit_shows_its_fields_to_guards() -> None:
         seen.append(dict(command.args))
 
     pc = _perfcore(Policy().with_guards({("Goal", "edit"): Guard("recorded", record)}))
-    pc.goals.create(
-        by=ANA,
-        id="g1",
-        owner_id="ana",
-        manager_id="ben",
-        title="More articles",
-        metric="articles",
-        baseline=0,
-        target=10,
-        start=dt.date(2026, 1, 5),
-        due=dt.date(2026, 3, 31),
-    )
+    _draft(pc)
     pc.goals.edit("g1", by=ANA, title="Ten articles")
     assert seen == [{"title": "Ten articles"}]
 
@@ -225,18 +196,7 @@ def test_a_rule_on_the_command_sees_its_time() -> None:
     )
     clock = Clock(dt.datetime(2026, 1, 10, 9, tzinfo=UTC))  # a Saturday
     pc = _perfcore(Policy().with_rules({("Goal", "approve"): weekdays}), clock)
-    pc.goals.create(
-        by=ANA,
-        id="g1",
-        owner_id="ana",
-        manager_id="ben",
-        title="More articles",
-        metric="articles",
-        baseline=0,
-        target=10,
-        start=dt.date(2026, 1, 5),
-        due=dt.date(2026, 3, 31),
-    )
+    _draft(pc)
     proposed = pc.goals.propose("g1", by=ANA)
     # Before a command exists, the rule cannot be decided: the trigger is offered.
     assert "approve" in proposed.allowed_triggers(BEN, pc.policy)
