@@ -44,6 +44,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from math import gcd
 
 import attrs
 
@@ -91,28 +92,48 @@ class Divergence:
     difference: Decimal
 
 
-def _to_decimal(value: Fraction) -> Decimal:
+#: An exact rational number as (numerator, denominator), the denominator above zero, in lowest
+#: terms. Plain integer pairs rather than :class:`~fractions.Fraction`, whose operators cost
+#: ten times as much: every evaluation command's view computes a final score.
+_Q = tuple[int, int]
+
+
+def _exact(value: Decimal | int | Fraction) -> _Q:
+    numerator, denominator = value.as_integer_ratio()
+    return numerator, denominator
+
+
+def _reduced(numerator: int, denominator: int) -> _Q:
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    common = gcd(numerator, denominator)
+    return numerator // common, denominator // common
+
+
+def _to_decimal(value: _Q) -> Decimal:
     # A local context, so that the caller's precision or rounding never changes a score.
     with decimal.localcontext(prec=PRECISION, rounding=ROUND_HALF_EVEN):
-        return Decimal(value.numerator) / Decimal(value.denominator)
+        return Decimal(value[0]) / Decimal(value[1])
 
 
-def _weighted_mean(pairs: Iterable[tuple[Fraction, Fraction]]) -> Fraction | None:
+def _weighted_mean(pairs: Iterable[tuple[_Q, _Q]]) -> _Q | None:
     """The mean of (value, weight) pairs, or ``None`` when the weights sum to zero."""
-    pairs = list(pairs)
-    total = sum((weight for _value, weight in pairs), Fraction(0))
-    if total == 0:
+    total_n, total_d = 0, 1
+    sum_n, sum_d = 0, 1
+    for (value_n, value_d), (weight_n, weight_d) in pairs:
+        total_n, total_d = _reduced(total_n * weight_d + weight_n * total_d, total_d * weight_d)
+        term_n, term_d = value_n * weight_n, value_d * weight_d
+        sum_n, sum_d = _reduced(sum_n * term_d + term_n * sum_d, sum_d * term_d)
+    if total_n == 0:
         return None
-    return sum((value * weight for value, weight in pairs), Fraction(0)) / total
+    return _reduced(sum_n * total_d, sum_d * total_n)
 
 
-def _mean(values: Sequence[Decimal]) -> Fraction | None:
-    return _weighted_mean((Fraction(value), Fraction(1)) for value in values)
+def _mean(values: Sequence[Decimal]) -> _Q | None:
+    return _weighted_mean((_exact(value), (1, 1)) for value in values)
 
 
-def _component(
-    scores: CriterionScores, criterion_weights: Mapping[str, Decimal]
-) -> Fraction | None:
+def _component(scores: CriterionScores, criterion_weights: Mapping[str, Decimal]) -> _Q | None:
     pairs = []
     for name, values in scores.items():
         if name not in criterion_weights:
@@ -120,7 +141,7 @@ def _component(
             raise ValidationError("scores", f"{name!r} is not a criterion; criteria: {known}")
         value = _mean(values)
         if value is not None:
-            pairs.append((value, Fraction(criterion_weights[name])))
+            pairs.append((value, _exact(criterion_weights[name])))
     return _weighted_mean(pairs)
 
 
@@ -167,7 +188,7 @@ def final_score(
     for component, scores in components.items():
         value = _component(scores, criterion_weights)
         if value is not None:
-            pairs.append((value, Fraction(getattr(weights, Component(component).value))))
+            pairs.append((value, _exact(getattr(weights, Component(component).value))))
     value = _weighted_mean(pairs)
     return None if value is None else _to_decimal(value)
 
@@ -181,7 +202,8 @@ def scaled_threshold(threshold: Decimal, low: int, high: int) -> Decimal:
     >>> scaled_threshold(Decimal("1.5"), 1, 10)
     Decimal('3.375')
     """
-    return _to_decimal(Fraction(threshold) * (high - low) / _REFERENCE_SPAN)
+    numerator, denominator = _exact(threshold)
+    return _to_decimal(_reduced(numerator * (high - low), denominator * _REFERENCE_SPAN))
 
 
 def divergences(
@@ -202,14 +224,14 @@ def divergences(
         feedback_mean = _mean(feedback.get(name, ()))
         if feedback_mean is None:
             continue
-        difference = abs(Fraction(score) - feedback_mean)
+        difference = abs(Fraction(score) - Fraction(*feedback_mean))
         if difference > Fraction(limit):
             found.append(
                 Divergence(
                     criterion=name,
                     manager_score=score,
                     feedback_mean=_to_decimal(feedback_mean),
-                    difference=_to_decimal(difference),
+                    difference=_to_decimal((difference.numerator, difference.denominator)),
                 )
             )
     return tuple(found)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import decimal
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from perfcore import ScoreWeights, ValidationError
 from perfcore.scoring import (
+    PRECISION,
     Component,
     Divergence,
     component_score,
@@ -163,3 +167,63 @@ def test_divergences_are_strictly_beyond_the_limit() -> None:
 )
 def test_for_display(score: Decimal, places: int, shown: Decimal) -> None:
     assert str(for_display(score, places)) == str(shown)
+
+
+def _fraction_final_score(
+    components: dict[Component, dict[str, list[Decimal]]],
+    criterion_weights: dict[str, Decimal],
+    weights: ScoreWeights,
+) -> Decimal | None:
+    """The final score written plainly with :class:`~fractions.Fraction`: the reference the
+    module's integer arithmetic must agree with, digit for digit."""
+
+    def weighted(pairs: list[tuple[Fraction, Fraction]]) -> Fraction | None:
+        total = sum((weight for _, weight in pairs), Fraction(0))
+        if total == 0:
+            return None
+        return sum((value * weight for value, weight in pairs), Fraction(0)) / total
+
+    parts = []
+    for component, scores in components.items():
+        means = [
+            (mean, Fraction(criterion_weights[name]))
+            for name, values in scores.items()
+            if (mean := weighted([(Fraction(v), Fraction(1)) for v in values])) is not None
+        ]
+        value = weighted(means)
+        if value is not None:
+            parts.append((value, Fraction(getattr(weights, component.value))))
+    found = weighted(parts)
+    if found is None:
+        return None
+    with decimal.localcontext(prec=PRECISION, rounding=decimal.ROUND_HALF_EVEN):
+        return Decimal(found.numerator) / Decimal(found.denominator)
+
+
+_scores = st.lists(st.decimals(min_value=0, max_value=10, places=3, allow_nan=False), max_size=4)
+
+
+@given(
+    components=st.dictionaries(
+        st.sampled_from(list(Component)),
+        st.dictionaries(st.sampled_from(["a", "b", "c"]), _scores, max_size=3),
+        max_size=3,
+    ),
+    criterion_weights=st.fixed_dictionaries(
+        {name: st.decimals(min_value=0, max_value=100, places=2) for name in "abc"}
+    ),
+    manager=st.integers(0, 5),
+    feedback=st.integers(0, 5),
+    self_review=st.integers(0, 5),
+)
+def test_the_final_score_is_the_exact_fraction_rounded_once(
+    components: dict[Component, dict[str, list[Decimal]]],
+    criterion_weights: dict[str, Decimal],
+    manager: int,
+    feedback: int,
+    self_review: int,
+) -> None:
+    weights = ScoreWeights(manager=manager, feedback=feedback, self_review=self_review)
+    assert final_score(components, criterion_weights, weights) == _fraction_final_score(
+        components, criterion_weights, weights
+    )
