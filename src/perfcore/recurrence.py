@@ -73,15 +73,21 @@ class Recurrence:
         end = self.until if last is None else last if self.until is None else min(last, self.until)
         if end is not None and (after >= end or start > end):
             return None
-        # Asked a multiple of 400 years later, the same question has the same answer, shifted,
-        # and a rule that matches no day then ends its scan within 400 years, not thousands.
-        years = _CALENDAR_YEARS * ((dt.MAXYEAR - max(after, start).year) // _CALENDAR_YEARS)
-        expanded = rrulestr(self.rule, dtstart=_midnight(_shift(start, years)))
-        found = expanded.after(_midnight(_shift(after, years)))
-        if found is None:
-            return None
-        day = _shift(found.date(), -years)
-        return day if end is None or day <= end else None
+        day = _next_after(self.rule, after, start)
+        return day if day is None or end is None or day <= end else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _next_after(rule: str, after: dt.date, start: dt.date) -> dt.date | None:
+    # Cached: a plan's review day is asked for by every command on it (its stored review
+    # column, its guards), and plans of one cycle share their rule and start. Expanding a
+    # rule with dateutil costs more than the rest of such a command.
+    # Asked a multiple of 400 years later, the same question has the same answer, shifted,
+    # and a rule that matches no day then ends its scan within 400 years, not thousands.
+    years = _CALENDAR_YEARS * ((dt.MAXYEAR - max(after, start).year) // _CALENDAR_YEARS)
+    expanded = rrulestr(rule, dtstart=_midnight(_shift(start, years)))
+    found = expanded.after(_midnight(_shift(after, years)))
+    return None if found is None else _shift(found.date(), -years)
 
 
 def _midnight(day: dt.date) -> dt.datetime:
