@@ -139,6 +139,13 @@ class Entries(Sequence[T], Generic[T]):
         >>> second.position(str.upper, "CY"), first.position(str.upper, "CY")
         (2, None)
         """
+        if self._count <= _WIDTH:
+            # All in the tail: a walk of at most 32 items costs less than building an index
+            # (most evaluations ask a few reviewers); a longer sequence keeps one.
+            for position, item in enumerate(self._tail):
+                if key_of(item) == key:
+                    return position
+            return None
         index = self._index_of(key_of)
         found = index.positions.get(key)
         return found if found is not None and found < self._count else None
