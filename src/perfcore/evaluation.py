@@ -220,8 +220,11 @@ def _snapshot(item: Any) -> object:
     )
 
 
+_CRITERION_SNAPSHOTS = tuple_of(CriterionSnapshot)
+
+
 def _criteria(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    tuple_of(CriterionSnapshot)(instance, attribute, value)
+    _CRITERION_SNAPSHOTS(instance, attribute, value)
     criteria = cast(tuple[CriterionSnapshot, ...], value)
     if not criteria:
         raise ValidationError(attribute.name, "an evaluation needs at least one criterion")
@@ -272,9 +275,12 @@ def _check_ratings(
             )
 
 
+_RATINGS = tuple_of(Rating)
+
+
 def _ratings(*, evidence: bool) -> Validator:
     def validate(instance: Evaluation, attribute: attrs.Attribute[Any], value: object) -> None:
-        tuple_of(Rating)(instance, attribute, value)
+        _RATINGS(instance, attribute, value)
         _check_ratings(instance, attribute.name, cast(tuple[Rating, ...], value), evidence=evidence)
 
     return validate
@@ -401,8 +407,11 @@ SELF_CONTAINED.update((_requests, _responses, _declines))
 ITEMWISE.update((_requests, _responses, _declines))
 
 
+_CALIBRATION_NOTES = tuple_of(CalibrationNote)
+
+
 def _notes(instance: Evaluation, attribute: attrs.Attribute[Any], value: object) -> None:
-    tuple_of(CalibrationNote)(instance, attribute, value)
+    _CALIBRATION_NOTES(instance, attribute, value)
     known = instance.criterion_weights
     for position, note in enumerate(cast(tuple[CalibrationNote, ...], value)):
         where = f"{attribute.name}[{position}]"

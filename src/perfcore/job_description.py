@@ -161,8 +161,11 @@ class FeedbackResponse:
     comment: str = attrs.field(default="", validator=any_text)
 
 
+_CRITERIA = tuple_of(Criterion)
+
+
 def _criteria(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    tuple_of(Criterion)(instance, attribute, value)
+    _CRITERIA(instance, attribute, value)
     seen: set[str] = set()
     for criterion in cast(tuple[Criterion, ...], value):
         key = criterion.name.strip().casefold()
@@ -182,8 +185,11 @@ def _one_kind(instance: JobDescription, attribute: attrs.Attribute[Any], value: 
         )
 
 
+_RESPONSES = tuple_of(FeedbackResponse)
+
+
 def _feedback(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    tuple_of(FeedbackResponse)(instance, attribute, value)
+    _RESPONSES(instance, attribute, value)
     people = [response.by for response in cast(tuple[FeedbackResponse, ...], value)]
     if len(people) != len(set(people)):
         raise ValidationError(attribute.name, "holds more than one current response per person")

@@ -223,8 +223,11 @@ def _threshold(_instance: object, attribute: attrs.Attribute[Any], value: object
         raise ValidationError(attribute.name, f"must be a whole number, not {value!r}")
 
 
+_QUESTIONS = tuple_of(Question)
+
+
 def _questions(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    tuple_of(Question)(_instance, attribute, value)
+    _QUESTIONS(_instance, attribute, value)
     keys = [question.key for question in value]  # type: ignore[attr-defined]
     if len(set(keys)) != len(keys):
         raise ValidationError(attribute.name, "two questions have the same key")
