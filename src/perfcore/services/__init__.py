@@ -269,6 +269,9 @@ class Perfcore(Limited):
           is stored; run the bulk again (with idempotency keys, the commands that had
           succeeded return their first results). A failed write (not a refusal) leaves the
           bulk unusable: its later commands raise, and its end raises that error again.
+        - **The directory** is read once for each person a bulk's commands name, for each day
+          they act on: a change made in the directory while the bulk runs applies to the next
+          bulk (as it applies to the next command, not to one already running).
         - **Size**: a bulk holds its writes (and, on SQLite and PostgreSQL, its transaction's
           lock) until it ends; a few thousand commands a bulk keeps both small.
 

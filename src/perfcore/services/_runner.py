@@ -184,11 +184,18 @@ class Session:
         if self._directory is None:
             return check_actor(by)
         key = by if isinstance(by, str) else getattr(by, "id", None)
-        known = self._actors.get(key) if isinstance(key, str) else None
-        if known is not None and (isinstance(by, str) or by.roles <= known.roles):
+        on = self.at.date()
+        # A bulk reads each person from the directory once a day it acts on (a cycle's import
+        # names the same managers and HR thousands of times), as one command does.
+        actors = self._actors if self._bulk is None else self._bulk.actors.setdefault(on, {})
+        known = actors.get(key) if isinstance(key, str) else None
+        if known is not None and (
+            isinstance(by, str)
+            or (by.roles <= known.roles and by.department in (None, known.department))
+        ):
             return known
-        found = resolve_actor(self._directory, by, self.at.date())
-        self._actors[found.id] = found
+        found = resolve_actor(self._directory, by, on)
+        actors[found.id] = found
         return found
 
     def load(self, kind: type[A], id: str) -> A:
@@ -330,6 +337,9 @@ class Bulk:
         self.keys: dict[str, tuple[str, Aggregate, dt.datetime]] = {}
         #: Set when a write failed half-way: the bulk can only be rolled back.
         self.broken: BaseException | None = None
+        #: Per day, the acting people the directory gave the bulk's commands (with their
+        #: relations), each read from the directory once: the bulk is one unit of work.
+        self.actors: dict[dt.date, dict[str, Actor]] = {}
 
     def written(self) -> set[tuple[str, str]]:
         """The streams the bulk appended to."""
