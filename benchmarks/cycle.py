@@ -48,6 +48,8 @@ from .harness import Row, Stats
 FIGURE = 8
 #: Participants whose commands of one phase share a bulk unit of work.
 CHUNK = 250
+#: The objects a participant has in the cycle (description, goal, evaluation, plan), and one spare.
+CACHED_PER_PERSON = 5
 CRITERIA = (
     Criterion(name="Reply time", measured_by="median hours", weight=60, required_level="4"),
     Criterion(name="Customer rating", measured_by="survey", weight=40, required_level="4"),
@@ -329,6 +331,11 @@ def one(kind: str, people: int, folder: Path) -> dict[str, Any]:
             ids=Ids(),
             directory=org.directory(dt.date(YEAR - 1, 1, 1)),
             limits=limits,
+            # The process keeps the cycle's objects loaded (five a participant), as a process
+            # running a cycle is configured to: with the default 10,000, every object a later
+            # phase reads again (the description an evaluation names, the goal a plan names) is
+            # replayed from the store once the organisation passes 2,000 people.
+            cache_size=max(10_000, CACHED_PER_PERSON * people),
         )
         cycle = Cycle(pc, org, clock)
         phases: dict[str, float] = {}
