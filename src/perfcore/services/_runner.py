@@ -516,7 +516,16 @@ class Runner:
         """
         if self.directory is None:
             return check_actor(by)
-        return resolve_actor(self.directory, by, self.clock.now().date())
+        on = self.clock.now().date()
+        bulk = self.active_bulk
+        if bulk is None or not isinstance(by, str):
+            return resolve_actor(self.directory, by, on)
+        # Inside a bulk, as its commands do: each person read from the directory once a day.
+        actors = bulk.actors.setdefault(on, {})
+        known = actors.get(by)
+        if known is None:
+            known = actors[by] = resolve_actor(self.directory, by, on)
+        return known
 
     def read(self, work: Callable[[Repositories], T]) -> T:
         """Run a query in a unit of work that writes nothing (inside a bulk, in the bulk's,
