@@ -147,6 +147,12 @@ class Perfcore(Limited):
         limits: the bounds on every input (:class:`~perfcore.limits.Limits`): every public
             method of this ``Perfcore`` and its services runs under them, whatever the thread
             or task; :data:`~perfcore.limits.DEFAULT_LIMITS` by default.
+        pause_collector: pause Python's cyclic garbage collector while a bulk
+            (:meth:`bulk`) or a query runs, so that the hundreds of thousands of short-lived
+            objects they make do not set off walks over every object the process holds (seconds
+            each in a process holding a large store or cache). Reference counting frees
+            everything else as usual; the collector runs again when the last such block in the
+            process ends, if it was running before. ``False`` leaves the collector alone.
     """
 
     # Each aggregate type's service, declared here once: :func:`service_names` reads these.
@@ -172,6 +178,7 @@ class Perfcore(Limited):
         cache_size: int = 10_000,
         seal_every: int = 1000,
         limits: Limits = DEFAULT_LIMITS,
+        pause_collector: bool = True,
     ) -> None:
         if audit_key is not None and (not isinstance(audit_key, bytes) or not audit_key):
             raise ValidationError("audit_key", "must be non-empty bytes or None")
@@ -192,6 +199,7 @@ class Perfcore(Limited):
             directory=directory,
             notifications=notifications,
             limits=limits,
+            pause_collector=bool(pause_collector),
         )
         for name, service in _service_classes().items():
             setattr(self, name, service(self._runner))

@@ -22,6 +22,7 @@ import attrs
 
 from perfcore._aggregate import Aggregate, check_actor
 from perfcore._codec import to_json_data
+from perfcore._collector import paused
 from perfcore._validate import check_id, check_optional_id
 from perfcore.actor import Actor
 from perfcore.directory import Directory, resolve_actor
@@ -370,6 +371,8 @@ class Runner:
     limits: Limits = DEFAULT_LIMITS
     #: The notification table in force (:class:`~perfcore.services.Notifications`).
     notifications: Notifications = DEFAULT_NOTIFICATIONS
+    #: Pause the cyclic garbage collector during a bulk and a query (:mod:`perfcore._collector`).
+    pause_collector: bool = True
     _unsealed: list[int] = attrs.field(factory=lambda: [0], init=False)
     _local: threading.local = attrs.field(factory=threading.local, init=False)
 
@@ -387,7 +390,7 @@ class Runner:
         if outer is not None:
             yield outer
             return
-        with self.store.unit_of_work() as uow:
+        with paused(self.pause_collector), self.store.unit_of_work() as uow:
             streams = _BulkStreams(uow, self.cache, key=self.audit_key)
             bulk = Bulk(uow, Repositories(streams))
             self._local.bulk = bulk
@@ -533,7 +536,7 @@ class Runner:
         bulk = self.active_bulk
         if bulk is not None:
             return work(bulk.repositories)
-        with self.store.unit_of_work() as uow:
+        with paused(self.pause_collector), self.store.unit_of_work() as uow:
             return work(Repositories(Streams(uow, self.cache, key=self.audit_key)))
 
     def _attempt(
