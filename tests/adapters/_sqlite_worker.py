@@ -130,7 +130,8 @@ def save_goals(uow: UnitOfWork, count: int) -> None:
 
 def hold(path: str, count: int) -> None:
     """Write inside a transaction, then wait there to be killed."""
-    with SQLiteStore(path) as store, store.unit_of_work() as uow:
+    # A 1 MiB page cache, which COUNT goals overflow: the uncommitted pages reach the WAL.
+    with SQLiteStore(path, cache_mib=1) as store, store.unit_of_work() as uow:
         save_goals(uow, count)
         say("inside")
         wait()

@@ -709,13 +709,20 @@ def test_connections_are_set_up_as_asked(path: Path) -> None:
             conn = connection_of(uow)
             return tuple(
                 conn.execute(f"PRAGMA {name}").fetchone()[0]
-                for name in ("synchronous", "journal_mode", "foreign_keys", "busy_timeout")
+                for name in (
+                    "synchronous",
+                    "journal_mode",
+                    "foreign_keys",
+                    "busy_timeout",
+                    "cache_size",
+                )
             )
 
-    with SQLiteStore(path, synchronous="normal", busy_timeout_ms=1234) as store:
-        assert settings_of(store) == (1, "wal", 1, 1234)
+    with SQLiteStore(path, synchronous="normal", busy_timeout_ms=1234, cache_mib=8) as store:
+        assert settings_of(store) == (1, "wal", 1, 1234, -8 * 1024)
     with SQLiteStore(path) as store:
-        assert settings_of(store) == (2, "wal", 1, 5000)  # FULL: a commit survives a power cut
+        # FULL: a commit survives a power cut; 64 MiB of pages (negative: KiB, not pages)
+        assert settings_of(store) == (2, "wal", 1, 5000, -64 * 1024)
     with SQLiteStore(path, synchronous="extra") as store:
         assert settings_of(store)[0] == 3
     with SQLiteStore(synchronous="FULL") as store:
@@ -729,6 +736,9 @@ def test_connections_are_set_up_as_asked(path: Path) -> None:
         ({"busy_timeout_ms": -1}, "busy_timeout_ms"),
         ({"busy_timeout_ms": 1.5}, "busy_timeout_ms"),
         ({"busy_timeout_ms": True}, "busy_timeout_ms"),
+        ({"cache_mib": 0}, "cache_mib"),
+        ({"cache_mib": 1.5}, "cache_mib"),
+        ({"cache_mib": 10**6}, "cache_mib"),
         ({"read_only": True}, "read_only"),
     ],
 )

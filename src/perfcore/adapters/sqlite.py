@@ -1177,6 +1177,10 @@ class SQLiteStore:
             last commits, never corrupt the file), ``"EXTRA"`` or ``"OFF"``.
         busy_timeout_ms: how long a writer waits for another one's write lock before
             :class:`DatabaseBusy`.
+        cache_mib: the pages each connection keeps in memory, in MiB (SQLite's own default is
+            2 MiB). A store of an organisation's cycle is gigabytes: with a cache that holds its
+            indexes' upper levels, a command's writes find their pages without a read from the
+            file.
         read_only: open the file for reading only; every write raises
             :class:`DatabaseReadOnly`.
         audit_key: used only to migrate a database of the first release (store schema 1): the
@@ -1206,6 +1210,7 @@ class SQLiteStore:
         *,
         synchronous: str = "FULL",
         busy_timeout_ms: int = 5000,
+        cache_mib: int = 64,
         read_only: bool = False,
         audit_key: bytes | None = None,
         legacy_audit_key: bytes | None = None,
@@ -1213,6 +1218,7 @@ class SQLiteStore:
     ) -> None:
         self._synchronous = _check_synchronous(synchronous)
         self._timeout = _check_timeout(busy_timeout_ms) / 1000
+        self._cache_kib = _check_cache(cache_mib) * 1024
         self._audit_key = _check_key("audit_key", audit_key)
         self._legacy_audit_key = _check_key("legacy_audit_key", legacy_audit_key)
         self._migrate_tampered = bool(migrate_tampered)
@@ -1353,6 +1359,7 @@ class SQLiteStore:
         try:
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA cache_size = -{self._cache_kib}")  # negative: in KiB
         except BaseException:
             conn.close()
             raise
@@ -1388,6 +1395,14 @@ def _check_synchronous(value: object) -> str:
 def _check_timeout(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValidationError("busy_timeout_ms", f"must be a whole number from 0, not {value!r}")
+    return value
+
+
+def _check_cache(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65_536:
+        raise ValidationError(
+            "cache_mib", f"must be a whole number from 1 to 65,536, not {value!r}"
+        )
     return value
 
 
