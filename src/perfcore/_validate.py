@@ -674,3 +674,40 @@ ITEMWISE: set[Validator] = set()
 def _self_contained(validator: Validator) -> Validator:
     SELF_CONTAINED.add(validator)
     return validator
+
+
+# -- records rebuilt from what was checked already ----------------------------------------------
+
+_T = TypeVar("_T")
+#: Each class's fields, with their slots' setters, for :func:`unchecked`.
+_SETTERS: dict[type, tuple[tuple[str, Callable[[object, object], None]], ...]] = {}
+
+
+def unchecked(kind: type[_T], /, **fields: object) -> _T:
+    """An instance of the frozen, slotted attrs class ``kind`` holding ``fields`` as given: no
+    converter or validator runs. Only for values a check has passed already, in the form the
+    converters give (read from a store that refused anything else): an organisation's summary
+    builds hundreds of thousands of such records, and their checks would cost more than the
+    rest of it. Every field must be given.
+
+    Raises:
+        TypeError: a field is missing, or ``fields`` names one ``kind`` does not have.
+    """
+    setters = _SETTERS.get(kind)
+    if setters is None:
+        setters = _SETTERS[kind] = tuple(
+            (field.name, getattr(kind, field.name).__set__)
+            for field in attrs.fields(cast(Any, kind))
+        )
+    made = object.__new__(kind)
+    try:
+        for name, put in setters:
+            put(made, fields[name])
+    except KeyError:
+        pass
+    else:
+        if len(fields) == len(setters):
+            return made
+    names = {name for name, _ in setters}
+    wrong = sorted(set(fields) ^ names)
+    raise TypeError(f"{kind.__name__}: give every field, and no other: {', '.join(wrong)}")

@@ -6,11 +6,13 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
+import attrs
 import pytest
 
 from perfcore import Perfcore
 from perfcore.adapters import memory
 from perfcore.adapters.memory import MemoryStore
+from perfcore.cycle_status import ParticipantStatus
 from perfcore.demo.organisation import Organisation, generate
 from perfcore.errors import ValidationError
 from perfcore.goal import Standing
@@ -195,3 +197,25 @@ def test_the_cycle_status_takes_the_same_round_trips_for_any_number_of_people(
     status = large.cycles.status("c", on=clock.day, by=READER)
     assert len(status.participants) == 149
     assert all(entry.plans and entry.goals for entry in status.participants)
+
+
+def test_the_status_built_unchecked_passes_every_check_of_its_records() -> None:
+    pc, _, clock = _organisation(150)
+    status = pc.cycles.status("c", on=clock.day, by=READER)
+    assert len(status.participants) == 149
+    attrs.validate(status)
+    for entry in status.participants:
+        attrs.validate(entry)  # the validators the summary skipped, run now
+        checked = ParticipantStatus(
+            employee_id=entry.employee_id,
+            job_description=entry.job_description,
+            evaluation=entry.evaluation,
+            plans=list(entry.plans),
+            goals=list(entry.goals),
+        )
+        assert checked == entry
+        refs = (entry.job_description, entry.evaluation, *entry.plans, *entry.goals)
+        for ref in [ref for ref in refs if ref is not None]:
+            attrs.validate(ref)
+            assert ref == type(ref)(**attrs.asdict(ref, recurse=False))
+            assert type(getattr(ref, "state", "")) is str  # plain text, as the converter keeps it

@@ -86,7 +86,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
 
 from perfcore._codec import canonical_json, from_json_data, to_json_data
-from perfcore._validate import check_aware, check_store_limit, check_store_position, shown
+from perfcore._validate import (
+    check_aware,
+    check_store_limit,
+    check_store_position,
+    shown,
+    unchecked,
+)
 from perfcore.adapters import _raw
 from perfcore.adapters import _sqlite_legacy as legacy
 from perfcore.adapters import _sqlite_schema as schema
@@ -429,18 +435,24 @@ def _by_id(row: Sequence[Any]) -> str:
     return str(row[1])
 
 
+#: Where a head row's query columns end (they follow kind, id, version, hash and state).
+_COLUMNS_END = 5 + len(schema.STREAM_COLUMNS)
+
+
 def _head(row: Sequence[Any]) -> StreamHead:
-    kind, id, version, hash_, state, *values, erased = row
+    # A hot path: an organisation-wide question reads hundreds of thousands of heads. The row
+    # is the schema's own (its columns in order), so the head is built without its checks.
+    version, hash_ = row[2], row[3]
     if not isinstance(hash_, bytes) or not isinstance(version, int):
-        raise UnreadableRecord(f"{kind} {id!r} stream head", "its version or hash is damaged")
+        raise UnreadableRecord(f"{row[0]} {row[1]!r} stream head", "its version or hash is damaged")
     columns = {
         column: value
-        for column, value in zip(schema.STREAM_COLUMNS, values, strict=True)
+        for column, value in zip(schema.STREAM_COLUMNS, row[5:_COLUMNS_END], strict=True)
         if value is not None
     }
-    return StreamHead(
-        kind=kind, id=id, version=version, hash=hash_, state=state, columns=columns,
-        erased=bool(erased),
+    return unchecked(
+        StreamHead, kind=row[0], id=row[1], version=version, hash=hash_, state=row[4],
+        columns=columns, erased=bool(row[_COLUMNS_END]),
     )  # fmt: skip
 
 
