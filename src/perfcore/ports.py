@@ -52,6 +52,7 @@ __all__ = [
     "INDEX_COLUMNS",
     "SEALS",
     "Clock",
+    "ColumnFinds",
     "EventRow",
     "EventStore",
     "IdFactory",
@@ -321,6 +322,33 @@ class RangeFinds(Protocol):
         from ``low`` to ``high``, both included (``None``: no bound on that side), ordered by
         id. Text compares by code point, as Python compares ``str``; a column holding a number
         or nothing is never in a range."""
+        ...
+
+
+@runtime_checkable
+class ColumnFinds(Protocol):
+    """What an :class:`EventStore` may also answer: the values of a few columns of the heads
+    :meth:`EventStore.find` gives, as plain rows, without a :class:`StreamHead` for each. A
+    cycle's status reads four heads of each of its participants (their description,
+    evaluation, plans and goals): at 100,000 people, building 400,000 heads and their column
+    dicts costs more than the question's whole budget. The services use it where a store has
+    it, and read the heads where it has not.
+
+    .. versionadded:: 0.3.0
+    """
+
+    def find_columns(
+        self, kind: str, column: str, value: IndexValue, columns: Sequence[str]
+    ) -> Sequence[tuple[Any, ...]]:
+        """One row for each head ``find(kind, column, value)`` gives, in the same order (by
+        id): ``(id, state, *values)``, the value of each of ``columns`` (names from
+        :data:`INDEX_COLUMNS`, in the order given) as the head holds it, ``None`` where it holds
+        none.
+
+        Raises:
+            ValidationError: ``column`` is not ``state`` or one of :data:`INDEX_COLUMNS`, or
+                ``columns`` names something else.
+        """
         ...
 
 

@@ -617,6 +617,24 @@ class Statements:
             tuple(render(statement, schema) for statement in statements)
             for statements in MIGRATIONS
         )
+        self._columns: dict[tuple[str, bool, tuple[str, ...]], bytes] = {}
 
     def __getitem__(self, name: str) -> bytes:
         return self.sql[name]
+
+    def columns(self, column: str, without: bool, wanted: tuple[str, ...]) -> bytes:
+        """``find_columns``: ``id``, ``state`` and the ``wanted`` columns of the heads ``find``
+        gives, in its order. Every name must be checked against the schema's columns first."""
+        key = (column, without, wanted)
+        found = self._columns.get(key)
+        if found is None:
+            where = f"{column} IS NULL" if without else f"{column} = %s"
+            chosen = "".join(f", {name}" for name in wanted)
+            found = render(
+                f"SELECT id, state{chosen} FROM {{schema}}.streams WHERE kind = %s AND {where}"
+                " ORDER BY id",
+                self.schema,
+            )
+            if len(self._columns) < 256:
+                self._columns[key] = found
+        return found

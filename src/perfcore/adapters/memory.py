@@ -341,6 +341,12 @@ class _Events:
         included; ``None``: unbounded), ordered by id."""
         return self._uow._find_between(kind, column, low, high)
 
+    def find_columns(
+        self, kind: str, column: str, value: IndexValue, columns: Sequence[str]
+    ) -> list[tuple[Any, ...]]:
+        """``(id, state, *values of columns)`` of each head :meth:`find` gives, in its order."""
+        return self._uow._find_columns(kind, column, value, columns)
+
     def streams(
         self, *, after: tuple[str, str] | None = None, limit: int = 1000
     ) -> list[StreamHead]:
@@ -656,6 +662,20 @@ class MemoryUnitOfWork:
         return events
 
     def _find(self, kind: str, column: str, value: IndexValue) -> list[StreamHead]:
+        return [_given(head) for head in self._found(kind, column, value)]
+
+    def _find_columns(
+        self, kind: str, column: str, value: IndexValue, columns: Sequence[str]
+    ) -> list[tuple[Any, ...]]:
+        wanted = _columns_wanted(columns)
+        # Rows of plain values: the heads themselves are not handed out, so need no copy.
+        return [
+            (head.id, head.state, *(head.columns.get(name) for name in wanted))
+            for head in self._found(kind, column, value)
+        ]
+
+    def _found(self, kind: str, column: str, value: IndexValue) -> list[StreamHead]:
+        """The heads ``find`` gives, as the store keeps them (not to be handed out)."""
         if column not in FIND_COLUMNS:
             raise ValidationError("column", f"must be one of {', '.join(FIND_COLUMNS)}")
         if value is not None and (not isinstance(value, str | int) or isinstance(value, bool)):
@@ -672,7 +692,7 @@ class MemoryUnitOfWork:
                 mine = head.state if column == "state" else head.columns.get(column)
                 if _same(mine, value):
                     found[head.id] = head
-        return [_given(found[id]) for id in sorted(found)]
+        return [found[id] for id in sorted(found)]
 
     def _find_between(
         self, kind: str, column: str, low: str | None, high: str | None
@@ -859,6 +879,18 @@ class MemoryUnitOfWork:
         if self._key(record.key) is not None:
             raise ConcurrencyError(IDEMPOTENCY_KEY, record.key, 0, 1)
         self._buffer.keys[record.key] = record
+
+
+def _columns_wanted(columns: object) -> tuple[str, ...]:
+    """``columns`` as :meth:`~perfcore.ports.ColumnFinds.find_columns` takes them: names of
+    query columns, in a list or tuple."""
+    if not isinstance(columns, list | tuple) or not all(
+        isinstance(name, str) and name in INDEX_COLUMNS for name in columns
+    ):
+        raise ValidationError(
+            "columns", f"must be a list of names from {', '.join(INDEX_COLUMNS)}: {columns!r}"
+        )
+    return tuple(columns)
 
 
 def _given(head: StreamHead) -> StreamHead:

@@ -11,11 +11,22 @@ as the questions did before.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 from perfcore.goal import GoalState, Standing
-from perfcore.ports import EventStore, RangeFinds, StreamHead
+from perfcore.ports import ColumnFinds, EventStore, IndexValue, RangeFinds, StreamHead
 
-__all__ = ["answers_for", "behind_heads", "goal_standing", "overlaps", "review_heads"]
+__all__ = [
+    "answers_for",
+    "behind_heads",
+    "goal_standing",
+    "head_rows",
+    "overlaps",
+    "overlaps_from",
+    "review_heads",
+    "standing_from",
+]
 
 _FINISHED = {
     GoalState.ACHIEVED.value: Standing.ACHIEVED,
@@ -45,28 +56,58 @@ def goal_standing(head: StreamHead, on: dt.date) -> Standing | None:
     """How the goal of ``head`` stood on day ``on`` (as :meth:`perfcore.goal.Goal.standing`
     of the goal as it stood then), or ``None`` when only its object can say (see
     :func:`answers_for`)."""
-    if not answers_for(head, on):
-        return None
-    finished = _FINISHED.get(head.state)
+    columns = head.columns
+    return standing_from(
+        head.state, columns.get("start"), columns.get("behind"), columns.get("changed"),
+        on.isoformat(),
+    )  # fmt: skip
+
+
+def standing_from(
+    state: str, start: object, behind: object, changed: object, day: str
+) -> Standing | None:
+    """:func:`goal_standing` from a head's state and its ``start``, ``behind`` and ``changed``
+    columns (a row of :func:`head_rows`), on ``day`` (ISO 8601 text)."""
+    if not isinstance(changed, str) or changed > day:
+        return None  # the columns do not say, or say how the goal stands after that day
+    finished = _FINISHED.get(state)
     if finished is not None:
         return finished
-    start = _text(head, "start")
-    if start is None:
+    if not isinstance(start, str):
         return None
-    day = on.isoformat()
-    if head.state != GoalState.ACTIVE.value or day < start:
+    if state != GoalState.ACTIVE.value or day < start:
         return Standing.NOT_STARTED
-    behind = _text(head, "behind")
-    return Standing.BEHIND if behind is not None and behind <= day else Standing.ON_TRACK
+    return Standing.BEHIND if isinstance(behind, str) and behind <= day else Standing.ON_TRACK
 
 
 def overlaps(head: StreamHead, first: dt.date, last: dt.date) -> bool | None:
     """Whether the goal of ``head`` (its start to due) overlaps ``first`` to ``last``; ``None``
     when the head does not say."""
-    start, due = _text(head, "start"), _text(head, "due")
-    if start is None or due is None:
+    columns = head.columns
+    return overlaps_from(
+        columns.get("start"), columns.get("due"), first.isoformat(), last.isoformat()
+    )
+
+
+def overlaps_from(start: object, due: object, first: str, last: str) -> bool | None:
+    """:func:`overlaps` from a head's ``start`` and ``due`` columns, for days as ISO text."""
+    if not isinstance(start, str) or not isinstance(due, str):
         return None
-    return not (due < first.isoformat() or start > last.isoformat())
+    return not (due < first or start > last)
+
+
+def head_rows(
+    events: EventStore, kind: str, column: str, value: IndexValue, columns: Sequence[str]
+) -> Sequence[tuple[Any, ...]]:
+    """``(id, state, *values of columns)`` of each head ``events.find`` gives, in its order:
+    read as rows by a store that offers :class:`~perfcore.ports.ColumnFinds`, else taken from
+    the heads."""
+    if isinstance(events, ColumnFinds):
+        return events.find_columns(kind, column, value, columns)
+    return [
+        (head.id, head.state, *(head.columns.get(name) for name in columns))
+        for head in events.find(kind, column, value)
+    ]
 
 
 def behind_heads(events: EventStore, on: dt.date) -> list[StreamHead] | None:

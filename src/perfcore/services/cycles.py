@@ -56,12 +56,11 @@ from perfcore.job_description import JobDescription, JobDescriptionState
 from perfcore.limits import current
 from perfcore.plan import Plan, PlanKind, PlanState
 from perfcore.policy import Policy
-from perfcore.ports import StreamHead
 from perfcore.repositories import Repositories
 from perfcore.review_cycle import _EDITABLE, ReviewCycle, ReviewCycleState
 from perfcore.services._as_of import as_of
 from perfcore.services._commands import ReviewCycleCommands
-from perfcore.services._heads import goal_standing, overlaps
+from perfcore.services._heads import head_rows, overlaps_from, standing_from
 from perfcore.services._runner import Session
 
 __all__ = ["PARTS", "CycleService", "EvaluationSchedule", "cycle_status"]
@@ -199,22 +198,24 @@ def _job_descriptions(
     newest: dict[str, tuple[int, str]] = {}
     roles: dict[str, tuple[int, str]] = {}
     wanted_positions = frozenset(positions.values())
-    for head in uow.events.find("JobDescription", "state", JobDescriptionState.PUBLISHED.value):
-        employee, number = head.columns.get("employee"), head.columns.get("number")
+    published = JobDescriptionState.PUBLISHED.value
+    for id, _state, employee, number in head_rows(
+        uow.events, "JobDescription", "state", published, _EMPLOYEE_NUMBER
+    ):
         if not isinstance(number, int):
             continue
         if employee is None and wanted_positions:
-            position = cast(JobDescription, uow.streams.load_head(head)).position_id
+            position = cast(JobDescription, uow.streams.get("JobDescription", id)).position_id
             if position in wanted_positions:
                 known = roles.get(position)
-                if known is None or (number, head.id) > known:
-                    roles[position] = (number, head.id)
+                if known is None or (number, id) > known:
+                    roles[position] = (number, id)
             continue
         if not isinstance(employee, str) or employee not in people:
             continue
         known = newest.get(employee)
-        if known is None or (number, head.id) > known:
-            newest[employee] = (number, head.id)
+        if known is None or (number, id) > known:
+            newest[employee] = (number, id)
     for person, position in positions.items():
         if person in people and person not in newest and position in roles:
             newest[person] = roles[position]
@@ -228,17 +229,16 @@ def _evaluations(
     uow: Repositories, cycle: ReviewCycle, people: frozenset[str]
 ) -> dict[str, EvaluationRef]:
     """Each participant's evaluation in the cycle (the latest created if there are several)."""
-    theirs: dict[str, list[StreamHead]] = {}
-    for head in uow.events.find("Evaluation", "cycle", cycle.id):
-        subject = head.columns.get("subject")
+    theirs: dict[str, list[tuple[str, str]]] = {}
+    for id, state, subject in head_rows(uow.events, "Evaluation", "cycle", cycle.id, _SUBJECT):
         if isinstance(subject, str) and subject in people:
-            theirs.setdefault(subject, []).append(head)
+            theirs.setdefault(subject, []).append((id, state))
     found: dict[str, EvaluationRef] = {}
-    for subject, heads in theirs.items():
-        if len(heads) == 1:
-            found[subject] = unchecked(EvaluationRef, id=heads[0].id, state=str(heads[0].state))
+    for subject, rows in theirs.items():
+        if len(rows) == 1:
+            found[subject] = unchecked(EvaluationRef, id=rows[0][0], state=str(rows[0][1]))
             continue
-        loaded = [cast(Evaluation, uow.streams.load_head(head)) for head in heads]
+        loaded = [cast(Evaluation, uow.streams.get("Evaluation", id)) for id, _ in rows]
         latest = max(loaded, key=lambda ev: (ev.created_at or _NEVER, ev.id))
         found[subject] = EvaluationRef(id=latest.id, state=latest.state)
     return found
@@ -249,15 +249,16 @@ def _plans(
 ) -> dict[str, list[PlanRef]]:
     """The cycle's plans under each participant they concern (a team plan under each member)."""
     found: dict[str, list[PlanRef]] = {}
-    for head in uow.events.find("Plan", "cycle", cycle.id):
-        subject = head.columns.get("subject")
-        if isinstance(subject, str) and "changed" in head.columns and "team" not in head.columns:
+    for id, state, subject, changed, team in head_rows(
+        uow.events, "Plan", "cycle", cycle.id, _SUBJECT_CHANGED_TEAM
+    ):
+        if isinstance(subject, str) and changed is not None and team is None:
             # Its head says all: a plan for one person (only a team plan names others).
             if subject in people:
-                ref = unchecked(PlanRef, id=head.id, state=str(head.state))
+                ref = unchecked(PlanRef, id=id, state=str(state))
                 found.setdefault(subject, []).append(ref)
             continue
-        plan = cast(Plan, uow.streams.load_head(head))
+        plan = cast(Plan, uow.streams.get("Plan", id))
         concerned = {plan.subject_id}
         if plan.kind is PlanKind.TEAM:
             concerned.update(plan.team_member_ids)
@@ -267,16 +268,18 @@ def _plans(
     return found
 
 
-def _goal_heads(uow: Repositories, people: frozenset[str]) -> list[StreamHead]:
+def _goal_rows(uow: Repositories, people: frozenset[str]) -> list[tuple[Any, ...]]:
     if len(people) <= _FEW:
         return [
-            head for person in sorted(people) for head in uow.events.find("Goal", "owner", person)
+            row
+            for person in sorted(people)
+            for row in head_rows(uow.events, "Goal", "owner", person, _GOAL_COLUMNS)
         ]
     return [
-        head
+        row
         for state in _GOAL_STATES
-        for head in uow.events.find("Goal", "state", state)
-        if head.columns.get("owner") in people
+        for row in head_rows(uow.events, "Goal", "state", state, _GOAL_COLUMNS)
+        if row[2] in people
     ]
 
 
@@ -286,16 +289,17 @@ def _goals(
     """The participants' goals whose span overlaps the cycle's period, standing on ``on``, in
     id order."""
     found: dict[str, list[GoalRef]] = {}
-    for head in sorted(_goal_heads(uow, people), key=lambda head: head.id):
+    day, first, last = on.isoformat(), cycle.period_start.isoformat(), cycle.period_end.isoformat()
+    for id, state, owner, start, due, behind, changed in sorted(_goal_rows(uow, people)):
         # From its head's columns where they say (see perfcore.services._heads), else decoded.
-        owner, standing = head.columns.get("owner"), goal_standing(head, on)
-        inside = overlaps(head, cycle.period_start, cycle.period_end)
+        standing = standing_from(state, start, behind, changed, day)
+        inside = overlaps_from(start, due, first, last)
         if isinstance(owner, str) and standing is not None and inside is not None:
             if inside:
-                ref = unchecked(GoalRef, id=head.id, standing=standing)
+                ref = unchecked(GoalRef, id=id, standing=standing)
                 found.setdefault(owner, []).append(ref)
             continue
-        goal = cast(Goal, uow.streams.load_head(head))
+        goal = cast(Goal, uow.streams.get("Goal", id))
         if goal.due < cycle.period_start or goal.start > cycle.period_end:
             continue
         then = as_of(goal, on, uow.streams)
@@ -304,6 +308,13 @@ def _goals(
                 GoalRef(id=goal.id, standing=then.standing(on))
             )
     return found
+
+
+#: The head columns each part of a cycle's status reads (:func:`head_rows`).
+_EMPLOYEE_NUMBER = ("employee", "number")
+_SUBJECT = ("subject",)
+_SUBJECT_CHANGED_TEAM = ("subject", "changed", "team")
+_GOAL_COLUMNS = ("owner", "start", "due", "behind", "changed")
 
 
 #: An evaluation in one of these asks for feedback (upward feedback is requested then).

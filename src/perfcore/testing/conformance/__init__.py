@@ -35,6 +35,8 @@ project's plans use. The suite judges a store through :mod:`perfcore.ports` only
   (:class:`~perfcore.ports.RawEventReads`), the same heads, events and links as the ports give;
 - :class:`RangeFindsContract`: for a store that offers range finds
   (:class:`~perfcore.ports.RangeFinds`), the heads whose text column is in a range, exactly;
+- :class:`ColumnFindsContract`: for a store that offers column finds
+  (:class:`~perfcore.ports.ColumnFinds`), the rows of the heads ``find`` gives, column for column;
 - :class:`ErasureContract`: erasing replaces the bodies and nothing else;
 - :class:`OutboxContract`: notifications oldest first, until delivered;
 - :class:`IdempotencyContract`: a key taken once;
@@ -54,6 +56,7 @@ by date) the same way, apart from the store.
 
 from __future__ import annotations
 
+from perfcore.testing.conformance.columns import ColumnFindsContract
 from perfcore.testing.conformance.concurrency import ConcurrencyContract
 from perfcore.testing.conformance.directory import DirectoryContract
 from perfcore.testing.conformance.erasure import ErasureContract
@@ -74,6 +77,7 @@ from perfcore.testing.conformance.unit_of_work import UnitOfWorkContract
 from perfcore.testing.conformance.workflow import WorkflowContract
 
 __all__ = [
+    "ColumnFindsContract",
     "ConcurrencyContract",
     "DirectoryContract",
     "ErasureContract",
@@ -107,6 +111,7 @@ class StoreContract(
     SealsContract,
     RawReadsContract,
     RangeFindsContract,
+    ColumnFindsContract,
     ErasureContract,
     OutboxContract,
     IdempotencyContract,
