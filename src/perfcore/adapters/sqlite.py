@@ -91,7 +91,7 @@ from perfcore._validate import (
     check_store_limit,
     check_store_position,
     shown,
-    unchecked,
+    unchecked_maker,
 )
 from perfcore.adapters import _raw
 from perfcore.adapters import _sqlite_legacy as legacy
@@ -453,6 +453,7 @@ def _columns_sql(column: str, without: bool, wanted: tuple[str, ...]) -> str:
     return f"SELECT id, state{chosen} FROM streams WHERE kind = ? AND {where} ORDER BY id"
 
 
+_stream_head = unchecked_maker(StreamHead)
 #: Where a head row's query columns end (they follow kind, id, version, hash and state).
 _COLUMNS_END = 5 + len(schema.STREAM_COLUMNS)
 
@@ -468,9 +469,9 @@ def _head(row: Sequence[Any]) -> StreamHead:
         for column, value in zip(schema.STREAM_COLUMNS, row[5:_COLUMNS_END], strict=True)
         if value is not None
     }
-    return unchecked(
-        StreamHead, kind=row[0], id=row[1], version=version, hash=hash_, state=row[4],
-        columns=columns, erased=bool(row[_COLUMNS_END]),
+    return _stream_head(
+        kind=row[0], id=row[1], version=version, hash=hash_, state=row[4], columns=columns,
+        erased=bool(row[_COLUMNS_END]),
     )  # fmt: skip
 
 

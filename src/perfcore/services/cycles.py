@@ -36,7 +36,7 @@ from typing import Any, cast
 import attrs
 
 from perfcore._aggregate import check_reason
-from perfcore._validate import check_date, check_id, check_sequence, unchecked
+from perfcore._validate import check_date, check_id, check_sequence, unchecked_maker
 from perfcore.actor import Actor, Role
 from perfcore.cycle_status import (
     FINISHED_EVALUATION_STATES,
@@ -157,8 +157,7 @@ def cycle_status(
     # would cost more than reading them.
     return CycleStatus(
         participants=[
-            unchecked(
-                ParticipantStatus,
+            _participant_status(
                 employee_id=person,
                 job_description=published.get(person),
                 evaluation=evaluations.get(person),
@@ -220,7 +219,7 @@ def _job_descriptions(
         if person in people and person not in newest and position in roles:
             newest[person] = roles[position]
     return {
-        employee: unchecked(JobDescriptionRef, id=id, number=number)
+        employee: _job_description_ref(id=id, number=number)
         for employee, (number, id) in newest.items()
     }
 
@@ -236,7 +235,7 @@ def _evaluations(
     found: dict[str, EvaluationRef] = {}
     for subject, rows in theirs.items():
         if len(rows) == 1:
-            found[subject] = unchecked(EvaluationRef, id=rows[0][0], state=str(rows[0][1]))
+            found[subject] = _evaluation_ref(id=rows[0][0], state=str(rows[0][1]))
             continue
         loaded = [cast(Evaluation, uow.streams.get("Evaluation", id)) for id, _ in rows]
         latest = max(loaded, key=lambda ev: (ev.created_at or _NEVER, ev.id))
@@ -255,7 +254,7 @@ def _plans(
         if isinstance(subject, str) and changed is not None and team is None:
             # Its head says all: a plan for one person (only a team plan names others).
             if subject in people:
-                ref = unchecked(PlanRef, id=id, state=str(state))
+                ref = _plan_ref(id=id, state=str(state))
                 found.setdefault(subject, []).append(ref)
             continue
         plan = cast(Plan, uow.streams.get("Plan", id))
@@ -296,7 +295,7 @@ def _goals(
         inside = overlaps_from(start, due, first, last)
         if isinstance(owner, str) and standing is not None and inside is not None:
             if inside:
-                ref = unchecked(GoalRef, id=id, standing=standing)
+                ref = _goal_ref(id=id, standing=standing)
                 found.setdefault(owner, []).append(ref)
             continue
         goal = cast(Goal, uow.streams.get("Goal", id))
@@ -309,6 +308,13 @@ def _goals(
             )
     return found
 
+
+#: The status's records, built unchecked from what the store holds (see ``cycle_status``).
+_participant_status = unchecked_maker(ParticipantStatus)
+_job_description_ref = unchecked_maker(JobDescriptionRef)
+_evaluation_ref = unchecked_maker(EvaluationRef)
+_plan_ref = unchecked_maker(PlanRef)
+_goal_ref = unchecked_maker(GoalRef)
 
 #: The head columns each part of a cycle's status reads (:func:`head_rows`).
 _EMPLOYEE_NUMBER = ("employee", "number")
