@@ -102,13 +102,8 @@ class GoalStatus:
     @classmethod
     def of(cls, goal: Goal, on: dt.date) -> GoalStatus:
         """The status of ``goal`` (as it stood on ``on``) on day ``on``."""
-        return cls(
-            goal=goal,
-            on=on,
-            progress=goal.progress_on(on),
-            expected=goal.expected_progress_on(on),
-            standing=goal.standing(on),
-        )
+        progress, expected, standing = goal.measured(on)
+        return cls(goal=goal, on=on, progress=progress, expected=expected, standing=standing)
 
 
 @attrs.frozen(kw_only=True)
