@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 import attrs
@@ -147,7 +147,10 @@ def cycle_status(
     wanted = frozenset(people)
     published: dict[str, JobDescriptionRef] = {}
     if "job_descriptions" in parts:
-        held = {} if directory is None else positions_of(directory, cycle, people, on)
+
+        def held(without: list[str]) -> dict[str, str]:
+            return {} if directory is None else positions_of(directory, cycle, without, on)
+
         published = _job_descriptions(uow, wanted, held)
     evaluations = _evaluations(uow, cycle, wanted) if "evaluations" in parts else {}
     plans = _plans(uow, cycle, wanted) if "plans" in parts else {}
@@ -189,35 +192,44 @@ def positions_of(
 
 
 def _job_descriptions(
-    uow: Repositories, people: frozenset[str], positions: Mapping[str, str]
+    uow: Repositories,
+    people: frozenset[str],
+    positions_for: Callable[[list[str]], Mapping[str, str]] | None,
 ) -> dict[str, JobDescriptionRef]:
     """The newest published number written for each participant, from the heads alone; for a
-    participant without one, the newest published role description of their position (the
-    published role descriptions are loaded, to read their position)."""
+    participant without one, the newest published role description of the position
+    ``positions_for`` says they hold (asked only about them; the published role descriptions
+    are loaded then, to read their position)."""
     newest: dict[str, tuple[int, str]] = {}
-    roles: dict[str, tuple[int, str]] = {}
-    wanted_positions = frozenset(positions.values())
+    role_rows: list[tuple[int, str]] = []
     published = JobDescriptionState.PUBLISHED.value
     for id, _state, employee, number in head_rows(
         uow.events, "JobDescription", "state", published, _EMPLOYEE_NUMBER
     ):
         if not isinstance(number, int):
             continue
-        if employee is None and wanted_positions:
-            position = cast(JobDescription, uow.streams.get("JobDescription", id)).position_id
-            if position in wanted_positions:
-                known = roles.get(position)
-                if known is None or (number, id) > known:
-                    roles[position] = (number, id)
+        if employee is None:
+            role_rows.append((number, id))
             continue
         if not isinstance(employee, str) or employee not in people:
             continue
         known = newest.get(employee)
         if known is None or (number, id) > known:
             newest[employee] = (number, id)
-    for person, position in positions.items():
-        if person in people and person not in newest and position in roles:
-            newest[person] = roles[position]
+    without = sorted(people - newest.keys())
+    if without and role_rows and positions_for is not None:
+        positions = positions_for(without)
+        wanted_positions = frozenset(positions.values())
+        roles: dict[str, tuple[int, str]] = {}
+        for number, id in role_rows if wanted_positions else ():
+            position = cast(JobDescription, uow.streams.get("JobDescription", id)).position_id
+            if position in wanted_positions:
+                known = roles.get(position)
+                if known is None or (number, id) > known:
+                    roles[position] = (number, id)
+        for person, position in positions.items():
+            if person in people and person not in newest and position in roles:
+                newest[person] = roles[position]
     return {
         employee: _job_description_ref(id=id, number=number)
         for employee, (number, id) in newest.items()
@@ -228,16 +240,17 @@ def _evaluations(
     uow: Repositories, cycle: ReviewCycle, people: frozenset[str]
 ) -> dict[str, EvaluationRef]:
     """Each participant's evaluation in the cycle (the latest created if there are several)."""
-    theirs: dict[str, list[tuple[str, str]]] = {}
-    for id, state, subject in head_rows(uow.events, "Evaluation", "cycle", cycle.id, _SUBJECT):
-        if isinstance(subject, str) and subject in people:
-            theirs.setdefault(subject, []).append((id, state))
     found: dict[str, EvaluationRef] = {}
-    for subject, rows in theirs.items():
-        if len(rows) == 1:
-            found[subject] = _evaluation_ref(id=rows[0][0], state=str(rows[0][1]))
+    several: dict[str, list[str]] = {}
+    for id, state, subject in head_rows(uow.events, "Evaluation", "cycle", cycle.id, _SUBJECT):
+        if not isinstance(subject, str) or subject not in people:
             continue
-        loaded = [cast(Evaluation, uow.streams.get("Evaluation", id)) for id, _ in rows]
+        if subject in found:
+            several.setdefault(subject, [found[subject].id]).append(id)
+        else:
+            found[subject] = _evaluation_ref(id=id, state=str(state))
+    for subject, ids in several.items():
+        loaded = [cast(Evaluation, uow.streams.get("Evaluation", id)) for id in ids]
         latest = max(loaded, key=lambda ev: (ev.created_at or _NEVER, ev.id))
         found[subject] = EvaluationRef(id=latest.id, state=latest.state)
     return found
@@ -289,7 +302,7 @@ def _goals(
     id order."""
     found: dict[str, list[GoalRef]] = {}
     day, first, last = on.isoformat(), cycle.period_start.isoformat(), cycle.period_end.isoformat()
-    for id, state, owner, start, due, behind, changed in sorted(_goal_rows(uow, people)):
+    for id, state, owner, start, due, behind, changed in _goal_rows(uow, people):
         # From its head's columns where they say (see perfcore.services._heads), else decoded.
         standing = standing_from(state, start, behind, changed, day)
         inside = overlaps_from(start, due, first, last)
@@ -306,7 +319,15 @@ def _goals(
             found.setdefault(goal.owner_id, []).append(
                 GoalRef(id=goal.id, standing=then.standing(on))
             )
+    # In id order: the rows come state by state, and most people have one goal.
+    for refs in found.values():
+        if len(refs) > 1:
+            refs.sort(key=_by_id)
     return found
+
+
+def _by_id(ref: GoalRef) -> str:
+    return ref.id
 
 
 #: The status's records, built unchecked from what the store holds (see ``cycle_status``).
@@ -584,7 +605,9 @@ class CycleService(ReviewCycleCommands):
         day = self._runner.clock.now().date()
 
         def described(uow: Repositories) -> dict[str, JobDescriptionRef]:
-            held = positions_of(directory, cycle, people, day)
+            def held(without: list[str]) -> dict[str, str]:
+                return positions_of(directory, cycle, without, day)
+
             return _job_descriptions(uow, frozenset(people), held)
 
         descriptions = self._runner.read(described)  # once: descriptions do not change here
