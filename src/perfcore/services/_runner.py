@@ -126,6 +126,24 @@ def fingerprint(command: str, args: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _resolved(
+    directory: Directory, by: Actor | str, on: dt.date, actors: dict[str, Actor]
+) -> Actor:
+    """:func:`resolve_actor`, remembered in ``actors`` (one command's, or a bulk's for day
+    ``on``): a person read once is given again to whoever names them, or claims no more roles
+    or another department than the directory gave them."""
+    key = by if isinstance(by, str) else getattr(by, "id", None)
+    known = actors.get(key) if isinstance(key, str) else None
+    if known is not None and (
+        isinstance(by, str)
+        or (by.roles <= known.roles and by.department in (None, known.department))
+    ):
+        return known
+    found = resolve_actor(directory, by, on)
+    actors[found.id] = found
+    return found
+
+
 @attrs.define
 class _Loaded:
     version: int | None
@@ -184,20 +202,11 @@ class Session:
         """
         if self._directory is None:
             return check_actor(by)
-        key = by if isinstance(by, str) else getattr(by, "id", None)
         on = self.at.date()
         # A bulk reads each person from the directory once a day it acts on (a cycle's import
         # names the same managers and HR thousands of times), as one command does.
         actors = self._actors if self._bulk is None else self._bulk.actors.setdefault(on, {})
-        known = actors.get(key) if isinstance(key, str) else None
-        if known is not None and (
-            isinstance(by, str)
-            or (by.roles <= known.roles and by.department in (None, known.department))
-        ):
-            return known
-        found = resolve_actor(self._directory, by, on)
-        actors[found.id] = found
-        return found
+        return _resolved(self._directory, by, on, actors)
 
     def load(self, kind: type[A], id: str) -> A:
         """The object as this command last left it, or as stored.
@@ -521,14 +530,10 @@ class Runner:
             return check_actor(by)
         on = self.clock.now().date()
         bulk = self.active_bulk
-        if bulk is None or not isinstance(by, str):
+        if bulk is None:
             return resolve_actor(self.directory, by, on)
         # Inside a bulk, as its commands do: each person read from the directory once a day.
-        actors = bulk.actors.setdefault(on, {})
-        known = actors.get(by)
-        if known is None:
-            known = actors[by] = resolve_actor(self.directory, by, on)
-        return known
+        return _resolved(self.directory, by, on, bulk.actors.setdefault(on, {}))
 
     def read(self, work: Callable[[Repositories], T]) -> T:
         """Run a query in a unit of work that writes nothing (inside a bulk, in the bulk's,
