@@ -44,6 +44,7 @@ from typing import Any, Final, Protocol, Self, runtime_checkable
 import attrs
 
 from perfcore._validate import aware_datetime, identifier
+from perfcore.errors import ValidationError
 
 __all__ = [
     "BODY_ERASED",
@@ -76,6 +77,7 @@ __all__ = [
     "UnitOfWork",
     "UuidIds",
     "body_digest",
+    "check_query_columns",
     "erased_body",
 ]
 
@@ -152,6 +154,22 @@ INDEX_COLUMNS: Final = (
 )
 
 IndexValue = str | int | None
+
+
+def check_query_columns(columns: object) -> tuple[str, ...]:
+    """``columns`` as :meth:`ColumnFinds.find_columns` takes them: names from
+    :data:`INDEX_COLUMNS`, in a list or tuple, as a tuple (a store may put them in SQL: nothing
+    else gets through).
+
+    Raises:
+        ValidationError: anything else.
+    """
+    if not isinstance(columns, list | tuple) or not all(
+        isinstance(name, str) and name in INDEX_COLUMNS for name in columns
+    ):
+        known = ", ".join(INDEX_COLUMNS)
+        raise ValidationError("columns", f"must be a list of names from {known}: {columns!r}")
+    return tuple(columns)
 
 
 def body_digest(body: bytes) -> bytes:

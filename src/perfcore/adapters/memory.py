@@ -70,6 +70,7 @@ from perfcore.ports import (
     Snapshot,
     Store,
     StreamHead,
+    check_query_columns,
     erased_body,
 )
 
@@ -667,7 +668,7 @@ class MemoryUnitOfWork:
     def _find_columns(
         self, kind: str, column: str, value: IndexValue, columns: Sequence[str]
     ) -> list[tuple[Any, ...]]:
-        wanted = _columns_wanted(columns)
+        wanted = check_query_columns(columns)
         # Rows of plain values: the heads themselves are not handed out, so need no copy.
         return [
             (head.id, head.state, *(head.columns.get(name) for name in wanted))
@@ -879,18 +880,6 @@ class MemoryUnitOfWork:
         if self._key(record.key) is not None:
             raise ConcurrencyError(IDEMPOTENCY_KEY, record.key, 0, 1)
         self._buffer.keys[record.key] = record
-
-
-def _columns_wanted(columns: object) -> tuple[str, ...]:
-    """``columns`` as :meth:`~perfcore.ports.ColumnFinds.find_columns` takes them: names of
-    query columns, in a list or tuple."""
-    if not isinstance(columns, list | tuple) or not all(
-        isinstance(name, str) and name in INDEX_COLUMNS for name in columns
-    ):
-        raise ValidationError(
-            "columns", f"must be a list of names from {', '.join(INDEX_COLUMNS)}: {columns!r}"
-        )
-    return tuple(columns)
 
 
 def _given(head: StreamHead) -> StreamHead:

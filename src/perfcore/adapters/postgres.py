@@ -123,6 +123,7 @@ from perfcore.ports import (
     StreamHead,
     StreamRows,
     SystemClock,
+    check_query_columns,
 )
 from perfcore.serialization import UnsupportedSchema
 
@@ -457,6 +458,29 @@ def _limit(value: object) -> int:
     return min(max(value, 0), _BIGINT)
 
 
+def _find_params(kind: str, column: str, value: object) -> tuple[Any, ...] | None:
+    """The parameters of :meth:`_Events.find`'s statement: ``(kind,)`` for the heads without
+    ``column``, ``(kind, value)`` for those holding ``value``; ``None`` when none can match (a
+    number is never text, nor text a number, nor a number beyond a ``bigint``).
+
+    Raises:
+        ValidationError: ``column`` is not one ``find`` takes, or ``value`` no index value.
+    """
+    if column not in schema.FIND_COLUMNS:
+        known = ", ".join(sorted(schema.FIND_COLUMNS))
+        raise ValidationError("column", f"must be one of {known}, not {column!r}")
+    kind = _text("kind", kind)
+    if value is None:
+        return None if column == "state" else (kind,)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValidationError("value", f"must be text, a whole number or None: {value!r}")
+    if (column in schema.NUMBER_COLUMNS) != isinstance(value, int):
+        return None
+    if isinstance(value, str):
+        return (kind, _text("value", value))
+    return None if abs(value) > _BIGINT else (kind, value)
+
+
 def _text(field: str, value: object) -> str:
     """``value``, text PostgreSQL can hold (no NUL character)."""
     if not isinstance(value, str):
@@ -743,55 +767,24 @@ class _Events:
     def find(self, kind: str, column: str, value: IndexValue) -> Sequence[StreamHead]:
         """The heads of ``kind`` whose ``column`` equals ``value`` exactly, ordered by id
         (``None``: the heads that do not set the column)."""
-        if column not in schema.FIND_COLUMNS:
-            known = ", ".join(sorted(schema.FIND_COLUMNS))
-            raise ValidationError("column", f"must be one of {known}, not {column!r}")
-        kind = _text("kind", kind)
-        if value is None:
-            if column == "state":
-                return []
-            query = self._uow.statements.heads_without[column]
-            return [_head(row) for row in self._uow.read_query(query, (kind,))]
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise ValidationError("value", f"must be text, a whole number or None: {value!r}")
-        if (column in schema.NUMBER_COLUMNS) != isinstance(value, int):
-            return []  # a number is never text, nor text a number
-        if isinstance(value, str):
-            value = _text("value", value)
-        elif abs(value) > _BIGINT:
+        params = _find_params(kind, column, value)
+        if params is None:
             return []
-        query = self._uow.statements.heads_by[column]
-        return [_head(row) for row in self._uow.read_query(query, (kind, value))]
+        statements = self._uow.statements
+        query = (statements.heads_without if len(params) == 1 else statements.heads_by)[column]
+        return [_head(row) for row in self._uow.read_query(query, params)]
 
     def find_columns(
         self, kind: str, column: str, value: IndexValue, columns: Sequence[str]
     ) -> list[tuple[Any, ...]]:
         """``(id, state, *values of columns)`` of each head :meth:`find` gives, in its order:
         one statement reading only those columns (:class:`~perfcore.ports.ColumnFinds`)."""
-        if column not in schema.FIND_COLUMNS:
-            known = ", ".join(sorted(schema.FIND_COLUMNS))
-            raise ValidationError("column", f"must be one of {known}, not {column!r}")
-        if not isinstance(columns, list | tuple) or not all(
-            isinstance(name, str) and name in schema.STREAM_COLUMNS for name in columns
-        ):
-            known = ", ".join(schema.STREAM_COLUMNS)
-            raise ValidationError("columns", f"must be a list of names from {known}: {columns!r}")
-        wanted = tuple(columns)
-        kind = _text("kind", kind)
-        statements = self._uow.statements
-        if value is None:
-            if column == "state":
-                return []
-            return self._uow.read_query(statements.columns(column, True, wanted), (kind,))
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise ValidationError("value", f"must be text, a whole number or None: {value!r}")
-        if (column in schema.NUMBER_COLUMNS) != isinstance(value, int):
-            return []  # a number is never text, nor text a number
-        if isinstance(value, str):
-            value = _text("value", value)
-        elif abs(value) > _BIGINT:
+        params = _find_params(kind, column, value)
+        wanted = check_query_columns(columns)
+        if params is None:
             return []
-        return self._uow.read_query(statements.columns(column, False, wanted), (kind, value))
+        query = self._uow.statements.columns(column, len(params) == 1, wanted)
+        return self._uow.read_query(query, params)
 
     def find_between(
         self, kind: str, column: str, low: str | None, high: str | None

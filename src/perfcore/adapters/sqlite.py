@@ -117,6 +117,7 @@ from perfcore.ports import (
     StreamHead,
     StreamRows,
     UnitOfWork,
+    check_query_columns,
     erased_body,
 )
 from perfcore.serialization import UnsupportedSchema
@@ -435,13 +436,20 @@ def _by_id(row: Sequence[Any]) -> str:
     return str(row[1])
 
 
-def _columns_wanted(columns: object) -> tuple[str, ...]:
-    if not isinstance(columns, list | tuple) or not all(
-        isinstance(name, str) and name in schema.STREAM_COLUMNS for name in columns
-    ):
-        known = ", ".join(schema.STREAM_COLUMNS)
-        raise ValidationError("columns", f"must be a list of names from {known}: {columns!r}")
-    return tuple(columns)
+def _find_params(kind: str, column: str, value: object) -> tuple[Any, ...] | None:
+    """The parameters of :meth:`_Events.find`'s statement: ``(kind,)`` for the heads without
+    ``column``, ``(kind, value)`` for those holding ``value``; ``None`` when none can match.
+
+    Raises:
+        ValidationError: ``column`` is not one ``find`` takes, or ``value`` no index value.
+    """
+    if column not in _FIND_COLUMNS:
+        known = ", ".join(sorted(_FIND_COLUMNS))
+        raise ValidationError("column", f"must be one of {known}, not {column!r}")
+    value = _index_value("value", value)
+    if value is None:
+        return None if column == "state" else (kind,)
+    return (kind, value)
 
 
 @functools.lru_cache(maxsize=256)
@@ -638,14 +646,10 @@ class _Events:
     def find(self, kind: str, column: str, value: IndexValue) -> Sequence[StreamHead]:
         """The heads of ``kind`` whose ``column`` equals ``value`` exactly, ordered by id
         (``None``: the heads that do not set the column)."""
-        if column not in _FIND_COLUMNS:
-            known = ", ".join(sorted(_FIND_COLUMNS))
-            raise ValidationError("column", f"must be one of {known}, not {column!r}")
-        value = _index_value("value", value)
-        params: tuple[Any, ...] = (kind,) if value is None else (kind, value)
-        if value is None:
-            if column == "state":
-                return []
+        params = _find_params(kind, column, value)
+        if params is None:
+            return []
+        if len(params) == 1:
             sql = schema.SELECT_HEADS_WITHOUT[column]
         else:
             sql = schema.SELECT_HEADS_BY[column]
@@ -657,16 +661,11 @@ class _Events:
     ) -> list[tuple[Any, ...]]:
         """``(id, state, *values of columns)`` of each head :meth:`find` gives, in its order:
         one statement reading only those columns (:class:`~perfcore.ports.ColumnFinds`)."""
-        if column not in _FIND_COLUMNS:
-            known = ", ".join(sorted(_FIND_COLUMNS))
-            raise ValidationError("column", f"must be one of {known}, not {column!r}")
-        wanted = _columns_wanted(columns)
-        value = _index_value("value", value)
-        if value is None and column == "state":
+        params = _find_params(kind, column, value)
+        wanted = check_query_columns(columns)
+        if params is None:
             return []
-        return self._uow.read(
-            _columns_sql(column, value is None, wanted), (kind,) if value is None else (kind, value)
-        )
+        return self._uow.read(_columns_sql(column, len(params) == 1, wanted), params)
 
     def find_between(
         self, kind: str, column: str, low: str | None, high: str | None
