@@ -18,11 +18,8 @@ from perfcore.goal import GoalState, Standing
 from perfcore.ports import ColumnFinds, EventStore, IndexValue, RangeFinds, StreamHead
 
 __all__ = [
-    "answers_for",
     "behind_heads",
-    "goal_standing",
     "head_rows",
-    "overlaps",
     "overlaps_from",
     "review_heads",
     "standing_from",
@@ -45,31 +42,15 @@ def _text(head: StreamHead, column: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def answers_for(head: StreamHead, on: dt.date) -> bool:
-    """Whether ``head`` stands for its object as it stood at the end of day ``on``: it has the
-    derived columns, and the object has not changed since that day."""
-    changed = _text(head, "changed")
-    return changed is not None and changed <= on.isoformat()
-
-
-def goal_standing(head: StreamHead, on: dt.date) -> Standing | None:
-    """How the goal of ``head`` stood on day ``on`` (as :meth:`perfcore.goal.Goal.standing`
-    of the goal as it stood then), or ``None`` when only its object can say (see
-    :func:`answers_for`)."""
-    columns = head.columns
-    return standing_from(
-        head.state, columns.get("start"), columns.get("behind"), columns.get("changed"),
-        on.isoformat(),
-    )  # fmt: skip
-
-
 def standing_from(
     state: str, start: object, behind: object, changed: object, day: str
 ) -> Standing | None:
-    """:func:`goal_standing` from a head's state and its ``start``, ``behind`` and ``changed``
-    columns (a row of :func:`head_rows`), on ``day`` (ISO 8601 text)."""
+    """How a goal stood on ``day`` (ISO 8601 text), as :meth:`perfcore.goal.Goal.standing` of
+    the goal as it stood then, from its head's state and ``start``, ``behind`` and ``changed``
+    columns (a row of :func:`head_rows`); ``None`` when only its object can say: the head has
+    no derived columns, or the goal changed after that day."""
     if not isinstance(changed, str) or changed > day:
-        return None  # the columns do not say, or say how the goal stands after that day
+        return None
     finished = _FINISHED.get(state)
     if finished is not None:
         return finished
@@ -80,17 +61,9 @@ def standing_from(
     return Standing.BEHIND if isinstance(behind, str) and behind <= day else Standing.ON_TRACK
 
 
-def overlaps(head: StreamHead, first: dt.date, last: dt.date) -> bool | None:
-    """Whether the goal of ``head`` (its start to due) overlaps ``first`` to ``last``; ``None``
-    when the head does not say."""
-    columns = head.columns
-    return overlaps_from(
-        columns.get("start"), columns.get("due"), first.isoformat(), last.isoformat()
-    )
-
-
 def overlaps_from(start: object, due: object, first: str, last: str) -> bool | None:
-    """:func:`overlaps` from a head's ``start`` and ``due`` columns, for days as ISO text."""
+    """Whether a goal (from its head's ``start`` and ``due`` columns) overlaps ``first`` to
+    ``last`` (days as ISO 8601 text); ``None`` when the head does not say."""
     if not isinstance(start, str) or not isinstance(due, str):
         return None
     return not (due < first or start > last)
